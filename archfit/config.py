@@ -1,0 +1,68 @@
+"""Validated settings of ``archfit search``; the one place for defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from archfit.cost.budget import Budget
+from archfit.errors import ArchfitError
+from archfit.train import TrainConfig
+
+DEFAULT_MAX_FLOPS = "1M"  # applied only when no budget flag is given: about half the chain space on digits
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    space: str = "chain"
+    space_args: dict[str, Any] = field(default_factory=dict)  # overrides of the space's constructor
+    data: str = "digits"  # built-in name or folder path
+    image_size: int = 32  # side of resized images (image folders only), pixels
+    strategy: str = "evolution"
+    trials: int = 24  # distinct feasible architectures evaluated
+    estimator: str = "train"
+    epochs: int = 6  # per candidate
+    final_epochs: int = 40  # for the chosen architecture
+    batch_size: int = 64
+    lr: float = 0.05
+    optimizer: str = "sgd"
+    label_smoothing: float = 0.0
+    max_flops: str | None = None  # human units, FLOPs = 2 x MACs at batch 1
+    max_params: str | None = None
+    max_latency_ms: str | None = None  # median batch-1 latency on this CPU, ms
+    seed: int = 0
+    executor: str = "local"
+
+    def __post_init__(self) -> None:
+        if self.trials < 1:
+            raise ArchfitError(f"--trials {self.trials} must be >= 1")
+        if self.epochs < 1 or self.final_epochs < 0:
+            raise ArchfitError(f"--epochs {self.epochs} must be >= 1 and --final-epochs {self.final_epochs} >= 0")
+        if self.image_size < 4:
+            raise ArchfitError(f"--image-size {self.image_size} must be >= 4 pixels")
+        if self.estimator not in ("train",):
+            raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of ['train']")
+        self.budget()  # parse now: a malformed budget fails before anything runs
+        self.train_config(self.epochs)
+
+    def budget(self) -> Budget:
+        if self.max_flops is None and self.max_params is None and self.max_latency_ms is None:
+            return Budget.parse(max_flops=DEFAULT_MAX_FLOPS)
+        return Budget.parse(self.max_flops, self.max_params, self.max_latency_ms)
+
+    def train_config(self, epochs: int) -> TrainConfig:
+        return TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
+                           label_smoothing=self.label_smoothing, seed=self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def differences(self, other: SearchConfig) -> list[str]:
+        """Settings that differ, as ``name: stored → given`` (for refusing a mismatched resume)."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return [f"{k}: {mine[k]!r} → {theirs[k]!r}" for k in mine if mine[k] != theirs[k]]

@@ -1,0 +1,8 @@
+"""What a network costs (FLOPs = 2 x MACs, params, measured latency) and what it may cost."""
+
+from archfit.cost.budget import METRICS, Budget, Cost
+from archfit.cost.flops import count_flops, count_params
+from archfit.cost.latency import Latency, measure_latency
+from archfit.cost.model import CostModel
+
+__all__ = ["METRICS", "Budget", "Cost", "CostModel", "Latency", "count_flops", "count_params", "measure_latency"]

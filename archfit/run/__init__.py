@@ -1,0 +1,1 @@
+"""Running searches: the orchestrator, the trial store, and the executors."""

@@ -1,0 +1,120 @@
+"""Trials on disk: one SQLite file per run (WAL, synchronous=FULL, one writer: the driver).
+
+A trial is written as RUNNING before its estimate starts and updated to COMPLETE or FAILED after, in
+one transaction each, so a SIGKILL at any moment leaves either a finished trial or a RUNNING one that
+a resumed run evaluates again. Archs are unique per store: a duplicate is never evaluated twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from archfit.cost.budget import Cost
+from archfit.errors import ArchfitError
+from archfit.run.trial import Trial, TrialState
+from archfit.space.base import Arch
+
+FORMAT = "archfit-store/1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    number INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, arch TEXT NOT NULL, state TEXT NOT NULL,
+    cost TEXT, metrics TEXT, fidelity TEXT, seconds REAL, error TEXT, started REAL, finished REAL
+);
+"""
+_COLUMNS = "number, arch, state, cost, metrics, fidelity, seconds, error"
+
+
+class Store:
+    """``Store.create(path, meta)`` for a new run, ``Store.open(path)`` to resume or read one."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path, meta: dict[str, Any]) -> Store:
+        if path.exists():
+            raise ArchfitError(f"{path} already exists; resume it or choose another run folder")
+        db = cls._connect(path)
+        with db:
+            db.executescript(_SCHEMA)
+            db.executemany("INSERT INTO meta VALUES (?, ?)",
+                           [(k, json.dumps(v)) for k, v in {"format": FORMAT, **meta}.items()])
+        return cls(db, path)
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        if not path.is_file():
+            raise ArchfitError(f"{path} does not exist: not an archfit run folder")
+        try:
+            db = cls._connect(path)
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise ArchfitError(f"{path} is a damaged SQLite store ({check}); refusing to write to it")
+            fmt = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ArchfitError(f"{path} is not an archfit run store ({exc})") from None
+        if fmt is None or json.loads(fmt[0]) != FORMAT:
+            raise ArchfitError(f"{path} is not an archfit run store (format {fmt and fmt[0]!r}, expected {FORMAT!r})")
+        return cls(db, path)
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(str(path), timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta --------------------------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    # -- trials ------------------------------------------------------------------------------------
+    def start(self, arch: Arch, cost: Cost | None) -> int:
+        """Record ``arch`` as RUNNING and return its trial number (reused if a crash left it RUNNING)."""
+        with self._db:
+            row = self._db.execute("SELECT number, state FROM trials WHERE key = ?", (arch.key,)).fetchone()
+            if row is not None:
+                if row[1] == TrialState.COMPLETE.value:
+                    raise ArchfitError(f"trial {row[0]} ({arch.key}) is already complete")
+                self._db.execute("UPDATE trials SET state = ?, started = ? WHERE number = ?",
+                                 (TrialState.RUNNING.value, time.time(), row[0]))
+                return int(row[0])
+            cursor = self._db.execute(
+                "INSERT INTO trials (key, arch, state, cost, started) VALUES (?, ?, ?, ?, ?)",
+                (arch.key, arch.to_json(), TrialState.RUNNING.value,
+                 json.dumps(cost.to_dict()) if cost else None, time.time()))
+            return int(cursor.lastrowid)
+
+    def finish(self, number: int, state: TrialState, metrics: dict[str, float], fidelity: dict[str, Any],
+               seconds: float, error: str | None = None) -> None:
+        with self._db:
+            self._db.execute(
+                "UPDATE trials SET state = ?, metrics = ?, fidelity = ?, seconds = ?, error = ?, finished = ? "
+                "WHERE number = ?",
+                (state.value, json.dumps(metrics), json.dumps(fidelity), seconds, error, time.time(), number))
+
+    def trial(self, number: int) -> Trial:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM trials WHERE number = ?", (number,)).fetchone()
+        if row is None:
+            raise KeyError(number)
+        return Trial.from_row(*row)
+
+    def trials(self, state: TrialState | None = None) -> list[Trial]:
+        """All trials in order of their numbers, optionally only those in ``state``."""
+        query = f"SELECT {_COLUMNS} FROM trials"
+        rows = (self._db.execute(query + " WHERE state = ? ORDER BY number", (state.value,)) if state
+                else self._db.execute(query + " ORDER BY number"))
+        return [Trial.from_row(*row) for row in rows]

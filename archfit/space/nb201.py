@@ -1,0 +1,1 @@
+"""Placeholder replaced by the NAS-Bench-201 issue."""
