@@ -32,12 +32,15 @@ class SearchConfig:
     max_latency_ms: str | None = None  # median batch-1 latency on this CPU, ms
     seed: int = 0
     executor: str = "local"
+    threads: int = 1  # torch intra-op threads for training and latency (tiny nets train fastest on 1)
 
     def __post_init__(self) -> None:
         if self.trials < 1:
             raise ArchfitError(f"--trials {self.trials} must be >= 1")
         if self.epochs < 1 or self.final_epochs < 0:
             raise ArchfitError(f"--epochs {self.epochs} must be >= 1 and --final-epochs {self.final_epochs} >= 0")
+        if self.threads < 1:
+            raise ArchfitError(f"--threads {self.threads} must be >= 1")
         if self.image_size < 4:
             raise ArchfitError(f"--image-size {self.image_size} must be >= 4 pixels")
         if self.estimator not in ("train",):

@@ -32,6 +32,7 @@ def add_parser(sub) -> None:
     p.add_argument("--max-latency-ms", help="median batch-1 CPU latency budget in ms, measured here")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--executor", default=d.executor, help="local | processes:N")
+    p.add_argument("--threads", type=int, default=d.threads, help="torch intra-op threads (training and latency)")
     p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (same settings)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -51,7 +52,8 @@ def config_from_args(args) -> SearchConfig:
         strategy=args.strategy, trials=args.trials, estimator=args.estimator, epochs=args.epochs,
         final_epochs=args.final_epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
         label_smoothing=args.label_smoothing, max_flops=args.max_flops, max_params=args.max_params,
-        max_latency_ms=args.max_latency_ms, seed=args.seed, executor=args.executor)
+        max_latency_ms=args.max_latency_ms, seed=args.seed, executor=args.executor,
+        threads=args.threads)
 
 
 def run(args) -> int:

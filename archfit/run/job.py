@@ -71,11 +71,12 @@ def open_run(out: Path, config: SearchConfig, resume: bool) -> Store | None:
 def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     start = time.perf_counter()
     existing = open_run(out, config, resume)
+    torch.set_num_threads(config.threads)
     data = load_data(config.data, config.image_size)
     space = prepare_space(config, data)
     budget = config.budget()
     strategy = create_strategy(config.strategy)
-    cost = CostModel(space, with_latency=budget.needs_latency)
+    cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads)
     check_budget_reachable(space, budget, cost)
     estimator = TrainEstimator(space, data, config.train_config(config.epochs))
     executor = create_executor(config.executor, estimator)
@@ -153,7 +154,7 @@ def _finish(config: SearchConfig, data: DataModule, space: Space, budget: Budget
     model = space.build(best.arch)
     if config.final_epochs:
         train(model, data.train, config.train_config(config.final_epochs))
-    latency = measure_latency(model, space.input_shape)
+    latency = measure_latency(model, space.input_shape, threads=config.threads)
     final_cost = Cost(count_flops(model, space.input_shape), count_params(model), latency.median_ms,
                       latency.p90_ms, latency.threads)
     metrics = {"valid_acc": accuracy(model, data.valid), "test_acc": accuracy(model, data.test),

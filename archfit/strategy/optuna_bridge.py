@@ -1,7 +1,8 @@
 """Any Optuna sampler as an archfit strategy: ``optuna:tpe``, ``optuna:nsga2``, ``optuna:random``, ``optuna:gp``.
 
-Each choice becomes a categorical parameter. Archs that do not fit the budget are told to Optuna as
-violating a constraint (samplers that support ``constraints_func`` learn to avoid them). With
+Each choice becomes a categorical parameter; samplers keep Optuna's defaults (TPE is multivariate in
+Optuna 5). Archs that do not fit the budget are told to Optuna as violating a constraint
+(``Trial.set_constraint``), which constraint-aware samplers (TPE, NSGA-II, GP) learn to avoid. With
 ``nsga2`` the study has two objectives: maximise the metric and minimise the budgeted cost.
 """
 
@@ -17,22 +18,18 @@ from archfit.run.trial import Trial
 from archfit.space.base import Arch
 from archfit.strategy.base import Problem, Strategy
 
-_CONSTRAINT_KEY = "archfit_constraint"
-
-
-def _constraints(frozen: optuna.trial.FrozenTrial) -> tuple[float]:
-    return (frozen.user_attrs.get(_CONSTRAINT_KEY, 0.0),)
+_CONSTRAINT = "budget"  # <= 0 feasible, > 0 infeasible (Optuna's constraint convention)
 
 
 def _make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constraints_func=_constraints)
+        return optuna.samplers.TPESampler(seed=seed)
     if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=_constraints)
+        return optuna.samplers.NSGAIISampler(seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed, constraints_func=_constraints)
+        return optuna.samplers.GPSampler(seed=seed)
     if name == "qmc":
         return optuna.samplers.QMCSampler(seed=seed)
     raise ArchfitError(f"unknown Optuna sampler {name!r}; expected one of {list(OPTUNA_SAMPLERS)}")
@@ -76,9 +73,10 @@ class OptunaStrategy(Strategy):
                 continue
             arch = space.canonical(arch)
             if self.problem.feasible(arch):
+                trial.set_constraint(_CONSTRAINT, 0.0)
                 self.pending[arch.key].append(trial)
                 return arch
-            trial.set_user_attr(_CONSTRAINT_KEY, 1.0)
+            trial.set_constraint(_CONSTRAINT, 1.0)
             self.study.tell(trial, self._values(self.worst, arch))
         raise ArchfitError(f"{self.name}: 1000 consecutive proposals did not fit the budget")
 

@@ -1,0 +1,71 @@
+import pytest
+import torch
+from torch import nn
+
+from archfit import ArchfitError, create_space
+from archfit.cost import Budget, Cost, CostModel, count_flops, count_params, measure_latency
+from archfit.units import format_quantity, parse_quantity
+
+
+def test_flops_hand_computed_conv_depthwise_linear():
+    # conv 3->8, 3x3, pad 1 on 8x8: MACs = 8*3*9*64; depthwise 8ch 3x3: 8*9*64; linear 8->10: 80
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.ReLU(),
+                          nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    macs = 8 * 3 * 9 * 64 + 8 * 9 * 64 + 8 * 10
+    assert count_flops(model, (3, 8, 8)) == 2 * macs
+    assert count_flops(model, (3, 8, 8), batch=4) == 8 * macs
+
+
+def test_flops_strided_1d_grouped_and_meta():
+    model = nn.Sequential(nn.Conv1d(4, 8, 5, stride=2, padding=2, groups=2, bias=False))
+    # output length 20; each output channel sees 2 input channels x 5 taps
+    assert count_flops(model, (4, 40)) == 2 * 8 * 2 * 5 * 20
+    with torch.device("meta"):
+        meta = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+    assert count_flops(meta, (16,)) == 2 * (16 * 32 + 32 * 4)
+
+
+def test_params_count_shared_once():
+    shared = nn.Linear(4, 4)
+    model = nn.Sequential(shared, shared)
+    assert count_params(model) == 20
+
+
+def test_cost_model_matches_real_model_and_caches():
+    space = create_space("chain")
+    arch = space.largest()
+    cost = CostModel(space)(arch)
+    real = space.build(arch)
+    assert cost.flops == count_flops(real, space.input_shape) and cost.params == count_params(real)
+    assert cost.latency_ms is None
+    smallest = CostModel(space)(space.smallest())
+    assert smallest.flops < cost.flops and smallest.params < cost.params
+
+
+def test_latency_reports_percentiles_and_threads():
+    lat = measure_latency(nn.Linear(64, 64), (64,), repeats=10, threads=1)
+    assert 0 < lat.median_ms <= lat.p90_ms and lat.threads == 1 and lat.batch == 1
+    assert torch.get_num_threads() >= 1
+
+
+@pytest.mark.parametrize("text, value", [("5M", 5e6), ("0.3G", 3e8), ("12k", 12e3), ("250", 250.0),
+                                         ("1.5e3", 1500.0), (" 2 M ", 2e6)])
+def test_parse_quantity(text, value):
+    assert parse_quantity(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["", "5X", "-3M", "0", "M", "nan", "1e400"])
+def test_parse_quantity_rejects(text):
+    with pytest.raises(ArchfitError, match="--max-flops"):
+        parse_quantity(text, "--max-flops")
+
+
+def test_budget_fits_and_explains():
+    budget = Budget.parse(max_flops="1M", max_params="10k")
+    assert budget.primary == "flops"
+    assert budget.fits(Cost(900_000, 9_000))
+    reasons = budget.violations(Cost(2_000_000, 9_000))
+    assert reasons == ["flops 2M > 1M"]
+    assert Budget.parse(max_latency_ms="3").needs_latency
+    assert format_quantity(5_300_000) == "5.3M"

@@ -1,0 +1,43 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from archfit.metrics import best_so_far, hypervolume_2d, kendall_tau, pareto_front, spearman_rho, top_k_precision
+
+
+def brute_front(values, costs):
+    return sorted((i for i in range(len(values)) if not any(
+        values[j] >= values[i] and costs[j] <= costs[i] and (values[j] > values[i] or costs[j] < costs[i])
+        for j in range(len(values)))), key=lambda i: costs[i])
+
+
+def test_pareto_front_matches_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        values, costs = rng.integers(0, 8, 12).tolist(), rng.integers(0, 8, 12).tolist()
+        front = pareto_front(values, costs)
+        brute = brute_front(values, costs)
+        # brute keeps exact duplicates on the front; ours keeps one representative of each
+        assert sorted({(values[i], costs[i]) for i in front}) == sorted({(values[i], costs[i]) for i in brute})
+
+
+def test_hypervolume_hand_computed():
+    # points (value, cost): (0.9, 2), (0.5, 1); ref value 0, ref cost 4 -> 0.9*2 + 0.5*1 = 2.3
+    assert hypervolume_2d([0.9, 0.5], [2, 1], 0.0, 4) == pytest.approx(2.3)
+    assert hypervolume_2d([0.9, 0.5, 0.4], [2, 1, 3], 0.0, 4) == pytest.approx(2.3)  # dominated adds nothing
+    assert hypervolume_2d([0.9], [5], 0.0, 4) == 0.0  # beyond the reference
+
+
+def test_rank_correlations_and_topk():
+    a = [1, 2, 3, 4, 5]
+    assert kendall_tau(a, a) == pytest.approx(1.0) and spearman_rho(a, a[::-1]) == pytest.approx(-1.0)
+    assert top_k_precision([5, 4, 3, 2, 1], [5, 4, 1, 2, 3], 2) == 1.0
+    assert top_k_precision([1, 2, 3, 4, 5], [5, 4, 3, 2, 1], 2) == 0.0
+    concordant = sum(np.sign(x1 - x2) == np.sign(y1 - y2) for (x1, y1), (x2, y2) in
+                     itertools.combinations(zip([1, 3, 2, 5, 4], [2, 1, 3, 5, 4]), 2))
+    assert kendall_tau([1, 3, 2, 5, 4], [2, 1, 3, 5, 4]) == pytest.approx((2 * concordant - 10) / 10)
+
+
+def test_best_so_far():
+    assert best_so_far([None, 1.0, 0.5, 2.0, None]) [1:] == [1.0, 1.0, 2.0, 2.0]
