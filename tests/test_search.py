@@ -117,7 +117,8 @@ def test_full_job_writes_outputs_and_export_rebuilds(tmp_path):
     assert "data:image/png;base64" in html and "Pareto front" in html
     space, arch, model = load_model(out)
     assert arch.key == best["key"] and verify_model(out, model) < 1e-5
-    assert main(["export", str(out)]) == 0
+    assert main(["export", str(out), "--onnx", str(out / "model.onnx")]) == 0
+    assert (out / "model.onnx").stat().st_size > 1000
     # weights from a different arch are refused with a clear error
     torch.manual_seed(0)
     other = space.build(space.largest())
