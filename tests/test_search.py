@@ -103,7 +103,7 @@ def test_full_job_writes_outputs_and_export_rebuilds(tmp_path):
     config = SearchConfig(space_args=TINY_SPACE_ARGS, trials=3, epochs=1, final_epochs=2, strategy="random")
     out = tmp_path / "run"
     results = run_search(config, out, progress=False)
-    for name in ("results.json", "arch.json", "model.safetensors", "report.html", "pareto.png", "history.png"):
+    for name in ("results.json", "arch.json", "model.safetensors", "report.html", "pareto.png", "history.png", "layers.png"):
         assert (out / name).is_file(), name
     data = json.loads((out / "results.json").read_text())
     best = data["best"]
@@ -113,6 +113,8 @@ def test_full_job_writes_outputs_and_export_rebuilds(tmp_path):
     assert best["cost"]["flops"] > 0 and best["cost"]["params"] > 0 and best["cost"]["latency_ms"] > 0
     assert best["cost"]["flops"] <= 1e6  # the default budget
     assert results["hypervolume"]["value"] > 0
+    assert sum(layer["flops"] for layer in best["layers"]) == best["cost"]["flops"]
+    assert sum(layer["params"] for layer in best["layers"]) == best["cost"]["params"]
     html = (out / "report.html").read_text()
     assert "data:image/png;base64" in html and "Pareto front" in html
     space, arch, model = load_model(out)

@@ -7,7 +7,7 @@ from typing import Any
 
 from archfit.metrics import best_so_far
 from archfit.report.html import Report
-from archfit.report.plots import history_plot, pareto_plot
+from archfit.report.plots import bar_plot, history_plot, pareto_plot
 from archfit.units import format_quantity
 
 
@@ -48,6 +48,16 @@ def write_search_report(results: dict[str, Any], out: Path) -> Path:
     numbers = [t["number"] for t in trials]
     report.add_figure("history", history_plot(numbers, values, best_so_far(values), "validation accuracy"),
                       "Each trial's validation accuracy in the order evaluated, and the best so far.")
+
+    report.add_heading("Per-layer cost of the chosen model")
+    layers = [layer for layer in best["layers"] if layer["flops"]]
+    report.add_figure("layers", bar_plot([layer["name"] for layer in layers],
+                                         {"FLOPs": [layer["flops"] for layer in layers]}, "FLOPs (2×MACs)"),
+                      "FLOPs of each convolution / linear layer at batch 1.")
+    total = max(1, cost["flops"])
+    report.add_table(["layer", "module", "FLOPs", "share", "params"], [[
+        layer["name"], layer["kind"], format_quantity(layer["flops"]), f"{100 * layer['flops'] / total:.1f} %",
+        layer["params"]] for layer in best["layers"]])
 
     report.add_heading("Top architectures")
     ranked = sorted(trials, key=lambda t: -t["metrics"]["valid_acc"])[:10]

@@ -14,6 +14,7 @@ from archfit import __version__
 from archfit.config import SearchConfig
 from archfit.cost import CostModel, count_flops, count_params, measure_latency
 from archfit.cost.budget import Budget, Cost
+from archfit.cost.layers import layer_costs
 from archfit.data import DataModule, load_data
 from archfit.errors import ArchfitError
 from archfit.estimate import TrainEstimator
@@ -179,7 +180,8 @@ def _finish(config: SearchConfig, data: DataModule, space: Space, budget: Budget
         "budget_text": budget.describe(),
         "best": {"trial": best.number, "arch": dict(best.arch), "key": best.arch.key, "metrics": metrics,
                  "cost": final_cost.to_dict(),
-                 "final_training": {"epochs": config.final_epochs, "seconds": final_seconds}},
+                 "final_training": {"epochs": config.final_epochs, "seconds": final_seconds},
+                 "layers": [layer.to_dict() for layer in layer_costs(model, space.input_shape)]},
         "pareto": [{"trial": complete[i].number, "arch": dict(complete[i].arch), metric: values[i],
                     "flops": complete[i].cost.flops, "params": complete[i].cost.params} for i in front],
         "hypervolume": {"value": hypervolume_2d(values, costs, 0.0, ref_cost), "metric": metric,
