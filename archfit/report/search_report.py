@@ -10,6 +10,8 @@ from archfit.report.html import Report
 from archfit.report.plots import bar_plot, history_plot, pareto_plot
 from archfit.units import format_quantity
 
+COST_LABELS = {"flops": "FLOPs (2×MACs, batch 1)", "params": "parameters", "latency_ms": "latency (ms, batch 1, median)"}
+
 
 def write_search_report(results: dict[str, Any], out: Path) -> Path:
     best, config = results["best"], results["config"]
@@ -39,7 +41,7 @@ def write_search_report(results: dict[str, Any], out: Path) -> Path:
     front = sorted((i for i, t in enumerate(trials) if t["number"] in front_numbers), key=lambda i: costs[i])
     chosen = next((i for i, t in enumerate(trials) if t["number"] == best["trial"]), None)
     report.add_heading("Pareto front")
-    report.add_figure("pareto", pareto_plot(costs, values, front, chosen, cost_metric, "validation accuracy (search)",
+    report.add_figure("pareto", pareto_plot(costs, values, front, chosen, COST_LABELS[cost_metric], "validation accuracy (search)",
                                             results["budget"].get(f"max_{cost_metric}")),
                       f"Validation accuracy after {config['epochs']} epochs vs {cost_metric}; "
                       f"hypervolume {results['hypervolume']['value']:.4g} (reference {results['hypervolume']['reference']}).")
