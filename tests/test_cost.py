@@ -69,3 +69,13 @@ def test_budget_fits_and_explains():
     assert reasons == ["flops 2M > 1M"]
     assert Budget.parse(max_latency_ms="3").needs_latency
     assert format_quantity(5_300_000) == "5.3M"
+
+
+def test_latency_budget_is_measured_and_enforced(tiny_space):
+    cost = CostModel(tiny_space, with_latency=True, threads=1)
+    small, large = cost(tiny_space.smallest()), cost(tiny_space.largest())
+    assert small.latency_ms > 0 and small.latency_threads == 1 and small.latency_p90_ms >= small.latency_ms
+    budget = Budget.parse(max_latency_ms="1000")
+    assert budget.fits(small) and budget.primary == "latency_ms"
+    assert not Budget(max_latency_ms=small.latency_ms / 100).fits(small)
+    assert large.flops > small.flops
