@@ -42,9 +42,9 @@ def prepare_space(config: SearchConfig, data: DataModule) -> Space:
 
 def check_budget_reachable(space: Space, budget: Budget, cost: CostModel) -> None:
     """Refuse, before any training, a budget that no architecture of the space can meet."""
-    candidates = [space.smallest()] if space.smallest() is not None else []
+    smallest = space.smallest()
     rng = np.random.default_rng(0)
-    candidates += [space.sample(rng) for _ in range(0 if candidates else 256)]
+    candidates = [smallest] if smallest is not None else [space.sample(rng) for _ in range(256)]
     if any(budget.fits(cost(arch)) for arch in candidates):
         return
     cheapest = min((cost(arch) for arch in candidates), key=lambda c: c.value(budget.primary))
