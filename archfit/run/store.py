@@ -3,6 +3,11 @@
 A trial is written as RUNNING before its estimate starts and updated to COMPLETE or FAILED after, in
 one transaction each, so a SIGKILL at any moment leaves either a finished trial or a RUNNING one that
 a resumed run evaluates again. Archs are unique per store: a duplicate is never evaluated twice.
+
+Each trial also records the driver's event order: ``asked_after`` (how many results the strategy had
+been told when this arch was asked) and ``told`` (its position among the results told). With several
+asynchronous workers these depend on completion timing; recording them lets a resumed run replay the
+exact ask/tell interleaving of the interrupted one (see ``archfit.run.search``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trials (
     number INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, arch TEXT NOT NULL, state TEXT NOT NULL,
-    cost TEXT, metrics TEXT, fidelity TEXT, seconds REAL, error TEXT, started REAL, finished REAL
+    cost TEXT, metrics TEXT, fidelity TEXT, seconds REAL, error TEXT, started REAL, finished REAL,
+    asked_after INTEGER, told INTEGER
 );
 """
 _COLUMNS = "number, arch, state, cost, metrics, fidelity, seconds, error"
@@ -35,6 +41,12 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(trials)")}
+        missing = [c for c in ("asked_after", "told") if c not in columns]
+        if missing:  # a store written before the event log: its order is unknown (NULL), replay goes by number
+            with connection:
+                for column in missing:
+                    connection.execute(f"ALTER TABLE trials ADD COLUMN {column} INTEGER")
 
     @classmethod
     def create(cls, path: Path, meta: dict[str, Any]) -> Store:
@@ -82,29 +94,34 @@ class Store:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     # -- trials ------------------------------------------------------------------------------------
-    def start(self, arch: Arch, cost: Cost | None) -> int:
+    def start(self, arch: Arch, cost: Cost | None, asked_after: int | None = None) -> int:
         """Record ``arch`` as RUNNING and return its trial number (reused if a crash left it RUNNING)."""
         with self._db:
             row = self._db.execute("SELECT number, state FROM trials WHERE key = ?", (arch.key,)).fetchone()
             if row is not None:
                 if row[1] == TrialState.COMPLETE.value:
                     raise ArchfitError(f"trial {row[0]} ({arch.key}) is already complete")
-                self._db.execute("UPDATE trials SET state = ?, started = ? WHERE number = ?",
+                self._db.execute("UPDATE trials SET state = ?, started = ?, told = NULL WHERE number = ?",
                                  (TrialState.RUNNING.value, time.time(), row[0]))
                 return int(row[0])
             cursor = self._db.execute(
-                "INSERT INTO trials (key, arch, state, cost, started) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO trials (key, arch, state, cost, started, asked_after) VALUES (?, ?, ?, ?, ?, ?)",
                 (arch.key, arch.to_json(), TrialState.RUNNING.value,
-                 json.dumps(cost.to_dict()) if cost else None, time.time()))
+                 json.dumps(cost.to_dict()) if cost else None, time.time(), asked_after))
             return int(cursor.lastrowid)
 
     def finish(self, number: int, state: TrialState, metrics: dict[str, float], fidelity: dict[str, Any],
-               seconds: float, error: str | None = None) -> None:
+               seconds: float, error: str | None = None, told: int | None = None) -> None:
+        """Record the result; ``told`` (its position among results told to the strategy) in the same transaction."""
         with self._db:
             self._db.execute(
-                "UPDATE trials SET state = ?, metrics = ?, fidelity = ?, seconds = ?, error = ?, finished = ? "
-                "WHERE number = ?",
-                (state.value, json.dumps(metrics), json.dumps(fidelity), seconds, error, time.time(), number))
+                "UPDATE trials SET state = ?, metrics = ?, fidelity = ?, seconds = ?, error = ?, finished = ?, "
+                "told = ? WHERE number = ?",
+                (state.value, json.dumps(metrics), json.dumps(fidelity), seconds, error, time.time(), told, number))
+
+    def order(self) -> dict[int, tuple[int | None, int | None]]:
+        """Trial number -> (asked_after, told): the recorded ask/tell interleaving (None where unknown)."""
+        return {int(n): (a, t) for n, a, t in self._db.execute("SELECT number, asked_after, told FROM trials")}
 
     def trial(self, number: int) -> Trial:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM trials WHERE number = ?", (number,)).fetchone()
