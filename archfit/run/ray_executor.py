@@ -66,8 +66,11 @@ def start_local_head(num_cpus: int) -> dict[str, Any]:
         os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray then resolves 127.0.0.1 to itself, not the LAN IP
     from ray._private import ray_constants
+    from ray._raylet import AuthenticationTokenLoader, Config
 
     ray_constants.ENABLE_RAY_CLUSTER = False  # same switch, for a ray module imported before this call
+    Config.initialize("")  # re-read RAY_AUTH_MODE (Ray caches its config at import), as ray.init does itself
+    AuthenticationTokenLoader.instance().reset_cache()
     context = ray.init(_node_ip_address="127.0.0.1", num_cpus=num_cpus, include_dashboard=False,
                        log_to_driver=False, configure_logging=False)
     info = dict(context.address_info)

@@ -13,6 +13,7 @@ exact ask/tell interleaving of the interrupted one (see ``archfit.run.search``).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -35,6 +36,11 @@ CREATE TABLE IF NOT EXISTS trials (
 _COLUMNS = "number, arch, state, cost, metrics, fidelity, seconds, error"
 
 
+def partial_path(path: Path) -> Path:
+    """Where ``Store.create`` builds a store before renaming it to ``path``."""
+    return path.with_name(f".{path.name}.partial")
+
+
 class Store:
     """``Store.create(path, meta)`` for a new run, ``Store.open(path)`` to resume or read one."""
 
@@ -50,30 +56,58 @@ class Store:
 
     @classmethod
     def create(cls, path: Path, meta: dict[str, Any]) -> Store:
+        """Built under a temporary name and renamed into place: a kill leaves no store or a whole one."""
         if path.exists():
             raise ArchfitError(f"{path} already exists; resume it or choose another run folder")
-        db = cls._connect(path)
+        partial = partial_path(path)
+        for stale in (partial, partial.with_name(partial.name + "-wal"), partial.with_name(partial.name + "-shm")):
+            stale.unlink(missing_ok=True)  # left by a create that was killed
+        db = cls._connect(partial)
         with db:
             db.executescript(_SCHEMA)
             db.executemany("INSERT INTO meta VALUES (?, ?)",
                            [(k, json.dumps(v)) for k, v in {"format": FORMAT, **meta}.items()])
-        return cls(db, path)
+        db.close()  # checkpoints the WAL into the file and removes it
+        fd = os.open(partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, path)
+        return cls(cls._connect(path), path)
 
     @classmethod
     def open(cls, path: Path) -> Store:
         if not path.is_file():
             raise ArchfitError(f"{path} does not exist: not an archfit run folder")
+        cls._check(path)  # read-only first: a damaged or foreign file is reported, never written to
         try:
-            db = cls._connect(path)
-            check = db.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                raise ArchfitError(f"{path} is a damaged SQLite store ({check}); refusing to write to it")
-            fmt = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            return cls(cls._connect(path), path)
+        except sqlite3.DatabaseError as exc:
+            raise ArchfitError(f"{path} is not a usable archfit run store ({exc})") from None
+
+    @staticmethod
+    def _check(path: Path) -> None:
+        """Integrity (``PRAGMA quick_check``) and format, through a read-only connection."""
+        fmt: Any = None
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+            try:
+                check = db.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise ArchfitError(f"{path} is a damaged SQLite store ({str(check)[:120]}); refusing to write to it")
+                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                columns = {r[1] for r in db.execute("PRAGMA table_info(trials)")}
+            finally:
+                db.close()
         except sqlite3.DatabaseError as exc:
             raise ArchfitError(f"{path} is not an archfit run store ({exc})") from None
-        if fmt is None or json.loads(fmt[0]) != FORMAT:
-            raise ArchfitError(f"{path} is not an archfit run store (format {fmt and fmt[0]!r}, expected {FORMAT!r})")
-        return cls(db, path)
+        try:
+            fmt = json.loads(row[0]) if row else None
+        except (TypeError, ValueError):
+            fmt = row[0]
+        if fmt != FORMAT or not {"number", "key", "arch", "state"} <= columns:
+            raise ArchfitError(f"{path} is not an archfit run store (format {fmt!r}, expected {FORMAT!r})")
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -87,7 +121,10 @@ class Store:
 
     # -- meta --------------------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
-        return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
+        try:
+            return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
+        except (TypeError, ValueError, sqlite3.DatabaseError) as exc:
+            raise ArchfitError(f"{self.path}: damaged run metadata ({exc})") from None
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._db:
@@ -127,11 +164,17 @@ class Store:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM trials WHERE number = ?", (number,)).fetchone()
         if row is None:
             raise KeyError(number)
-        return Trial.from_row(*row)
+        return self._parse(row)
 
     def trials(self, state: TrialState | None = None) -> list[Trial]:
         """All trials in order of their numbers, optionally only those in ``state``."""
         query = f"SELECT {_COLUMNS} FROM trials"
         rows = (self._db.execute(query + " WHERE state = ? ORDER BY number", (state.value,)) if state
                 else self._db.execute(query + " ORDER BY number"))
-        return [Trial.from_row(*row) for row in rows]
+        return [self._parse(row) for row in rows]
+
+    def _parse(self, row: tuple) -> Trial:
+        try:
+            return Trial.from_row(*row)
+        except (TypeError, ValueError, KeyError, AttributeError, ArchfitError) as exc:
+            raise ArchfitError(f"{self.path}: trial {row[0]} is damaged ({str(exc)[:160]})") from None
