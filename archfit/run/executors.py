@@ -45,6 +45,9 @@ class Executor(ABC):
         done, _ = wait(futures, return_when=FIRST_COMPLETED)
         return done
 
+    def discard(self, futures: set[Future]) -> None:
+        """Forget in-flight estimates nobody will wait for (the driver stopped); their workers become free."""
+
     def close(self) -> None:
         """Release workers (idempotent)."""
 
@@ -145,6 +148,12 @@ class ProcessExecutor(Executor):
             outer.set_exception(exc)
         else:
             outer.set_result(attempt.inner.result())
+
+    def discard(self, futures: set[Future]) -> None:
+        for future in futures:
+            attempt = self._attempts.pop(future, None)
+            if attempt is not None:
+                attempt.inner.cancel()  # cancels it if still queued; a running one finishes unseen
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

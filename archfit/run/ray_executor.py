@@ -81,17 +81,21 @@ def start_local_head(num_cpus: int) -> dict[str, Any]:
 
 
 class RayExecutor(Executor):
-    """``address=None``: start and own a head on loopback; else join ``address`` ("auto" | "ray://HOST:PORT")."""
+    """``address=None``: start and own a head on loopback; else join ``address`` ("auto" | "ray://HOST:PORT").
+
+    Each worker is an actor holding one logical CPU for its lifetime; a private head has ``head_cpus``
+    logical CPUs (default: one per worker).
+    """
 
     def __init__(self, estimator: Estimator, address: str | None = None, workers: int | None = None,
-                 threads_per_worker: int = 1, max_retries: int = MAX_RETRIES) -> None:
+                 threads_per_worker: int = 1, max_retries: int = MAX_RETRIES, head_cpus: int | None = None) -> None:
         ray = self._ray = import_ray()
         self.max_retries = max_retries
         self.owns_cluster = False
         if ray.is_initialized():
             pass  # the caller connected this process already: use that cluster, leave it running
         elif address is None:
-            self.address_info = start_local_head(workers or os.cpu_count() or 1)
+            self.address_info = start_local_head(head_cpus or workers or os.cpu_count() or 1)
             self.owns_cluster = True
         else:
             try:
@@ -157,6 +161,12 @@ class RayExecutor(Executor):
         del self._attempts[outer]
         self._free.append(attempt.actor)
         outer.set_result(result)
+
+    def discard(self, futures: set[Future]) -> None:
+        for future in futures:
+            attempt = self._attempts.pop(future, None)
+            if attempt is not None:  # an actor runs one call at a time: the next one queues behind this
+                self._free.append(attempt.actor)
 
     def close(self) -> None:
         ray = self._ray

@@ -71,6 +71,13 @@ class Search:
         self.tells = 0  # results told so far (the clock of asked_after / told)
         self.strategy.start(Problem(self.space, self.metric, self.feasible, self.cost, self.budget.primary, self.seed))
         pending: dict[Future[Estimate], tuple[int, Arch]] = {}
+        try:
+            self._loop(stored, pending)
+        finally:
+            self.executor.discard(set(pending))  # on a crash or interrupt: left RUNNING in the store
+        return self.store.trials()
+
+    def _loop(self, stored: list[Trial], pending: dict[Future[Estimate], tuple[int, Arch]]) -> None:
         carry = self._replay(stored, pending)
         while True:
             while len(pending) < self.executor.workers and len(self.counted) < self.n_trials:
@@ -93,7 +100,6 @@ class Search:
                 trial = self._record(number, arch, future)
                 self.finished[arch.key] = trial
                 self._told(trial, new=True)
-        return self.store.trials()
 
     def _propose(self) -> Arch | None:
         """Ask until an arch worth evaluating comes; answer duplicates and over-budget asks on the way."""
