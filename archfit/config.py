@@ -46,6 +46,9 @@ class SearchConfig:
         if self.estimator not in ("train",):
             raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of ['train']")
         self.budget()  # parse now: a malformed budget fails before anything runs
+        from archfit.run.executors import parse_executor
+
+        parse_executor(self.executor)  # likewise a malformed --executor (nothing is started here)
         self.train_config(self.epochs)
 
     def budget(self) -> Budget:

@@ -56,6 +56,9 @@ def check_budget_reachable(space: Space, budget: Budget, cost: CostModel) -> Non
 
 def open_run(out: Path, config: SearchConfig, resume: bool) -> Store | None:
     """The existing store when resuming (its config must match), else None after checking ``out`` is free."""
+    if resume and out.is_dir() and not (out / STORE_FILE).exists() and all(
+            p.name.startswith(f".{STORE_FILE}.partial") for p in out.iterdir()):
+        return None  # killed before its store was complete: nothing to resume, so the run starts afresh
     if resume:
         store = Store.open(out / STORE_FILE)
         stored = SearchConfig.from_dict(store.meta().get("config", {}))
