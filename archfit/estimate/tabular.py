@@ -40,6 +40,7 @@ def read_table(path: str | Path, column: str, space: Space) -> dict[str, float]:
                 raise ArchfitError(f"--table {path} has no column {needed!r}; its columns are {header} "
                                    f"(metric columns: {numeric})")
         values: dict[str, float] = {}
+        choices = space.choices
         for line, row in enumerate(reader, start=2):
             arch = parse(row["arch"] or "")
             try:
@@ -48,6 +49,8 @@ def read_table(path: str | Path, column: str, space: Space) -> dict[str, float]:
                 raise ArchfitError(f"--table {path} line {line}: {column}={row[column]!r} is not a number") from None
             if not math.isfinite(value):
                 raise ArchfitError(f"--table {path} line {line}: {column}={row[column]!r} is not finite")
+            if any(value not in choices[name] for name, value in arch.items()):
+                continue  # a row of a larger space (e.g. the full table for a restricted op set)
             if space.is_valid(arch) and space.canonical(arch) == arch:
                 values[arch.key] = value
     return values

@@ -33,7 +33,7 @@ class Bananas(Strategy):
 
     def __init__(self, initial: int = 10, batch: int = 5, pool: int = 300, parents: int = 10,
                  acquisition: str = "its", beta: float = 0.5, members: int = 5, epochs: int = 250,
-                 explore: float = 0.1) -> None:
+                 explore: float = 0.1, refit_epochs: int = 80) -> None:
         if acquisition not in ACQUISITIONS:
             raise ArchfitError(f"bananas: acquisition {acquisition!r} is not one of {list(ACQUISITIONS)}")
         if min(initial, batch, pool, parents, members, epochs) < 1:
@@ -47,6 +47,7 @@ class Bananas(Strategy):
         self.members = members
         self.epochs = epochs
         self.explore = explore
+        self.refit_epochs = refit_epochs
 
     def start(self, problem: Problem) -> None:
         super().start(problem)
@@ -54,6 +55,7 @@ class Bananas(Strategy):
         self.asked: set[str] = set()
         self.queue: list[Arch] = []
         self._features: dict[str, np.ndarray] = {}
+        self._model: MLPEnsemble | None = None
 
     def ask(self) -> Arch:
         if not self.queue:
@@ -118,7 +120,9 @@ class Bananas(Strategy):
         x = np.stack([self.encode(arch) for arch, _ in done])
         y = np.array([value for _, value in done], dtype=np.float64)
         model = MLPEnsemble(members=self.members, epochs=self.epochs)
-        model.fit(x, y, seed=int(self.rng.integers(2**31)))
+        # warm start: each round continues from the last round's weights (fewer epochs, same members)
+        epochs = self.refit_epochs if self._model is not None else self.epochs
+        self._model = model.fit(x, y, seed=int(self.rng.integers(2**31)), warm=self._model, epochs=epochs)
         predictions = model.predict(np.stack([self.encode(arch) for arch in candidates]))
         mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
         if self.acquisition == "its":

@@ -22,7 +22,20 @@ class MLPEnsemble:
         self.weight_decay = weight_decay
         self.bootstrap = bootstrap
 
-    def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> MLPEnsemble:
+    def fit(self, x: np.ndarray, y: np.ndarray, seed: int, warm: MLPEnsemble | None = None,
+            epochs: int | None = None) -> MLPEnsemble:
+        """Train on (x, y); ``warm`` starts from another fitted ensemble's weights (same shapes).
+
+        Runs on one intra-op thread: at these sizes more threads only add synchronisation (tens of times
+        slower on a loaded machine)."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._fit(x, y, seed, warm, epochs)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, x: np.ndarray, y: np.ndarray, seed: int, warm: MLPEnsemble | None, epochs: int | None) -> MLPEnsemble:
         generator = torch.Generator().manual_seed(seed)
         xt = torch.as_tensor(x, dtype=torch.float32)
         yt = torch.as_tensor(y, dtype=torch.float32)
@@ -41,12 +54,15 @@ class MLPEnsemble:
         for (w_shape, b_shape), fan_in in zip(self.shapes_, sizes[:-1]):
             bound = (3.0 / fan_in) ** 0.5  # unit-variance activations at initialisation
             chunks += [((torch.rand(w_shape, generator=generator) * 2 - 1) * bound).flatten(), torch.zeros(b_shape).flatten()]
-        self.theta_ = torch.cat(chunks).requires_grad_()
+        theta = torch.cat(chunks)
+        if warm is not None and warm.theta_.shape == theta.shape:
+            theta = warm.theta_.detach().clone()
+        self.theta_ = theta.requires_grad_()
         batch = xt.expand(self.members, n, dims)
         weights = weights / weights.sum()
         m, v = torch.zeros_like(self.theta_), torch.zeros_like(self.theta_)
         beta1, beta2 = 0.9, 0.999
-        for step in range(1, self.epochs + 1):
+        for step in range(1, (epochs or self.epochs) + 1):
             residual = self._forward(batch).squeeze(-1) - target
             (grad,) = torch.autograd.grad((weights * residual**2).sum(), self.theta_)
             # Adam with L2 weight decay, written out on the flat vector: torch.optim's per-step
