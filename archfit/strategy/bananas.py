@@ -2,9 +2,9 @@
 
 After ``initial`` random archs, each round fits an ensemble of small MLPs to every (encoding, value)
 seen, builds a candidate pool by mutating the best archs found so far (all their neighbours plus
-random two-step mutations, and a few uniform samples for exploration), scores the pool with an
+random two-step mutations, and a share ``explore`` of uniform samples), scores the pool with an
 acquisition function on the ensemble's mean and spread, and queues the ``batch`` best unseen
-candidates. The encoding is the space's path encoding when it has one (``encode_paths``: each
+candidates that fit the budget. Each round's ensemble is warm-started from the previous round's. The encoding is the space's path encoding when it has one (``encode_paths``: each
 input→output route with its op sequence) concatenated with the generic one-hot of the choices.
 
 Acquisitions: ``its`` (independent Thompson sampling: one normal draw per candidate from its
@@ -31,9 +31,9 @@ class Bananas(Strategy):
     """Counts are archs: ``initial`` random ones, ``batch`` per round, ``pool`` candidates scored per round,
     mutated from the ``parents`` best so far."""
 
-    def __init__(self, initial: int = 10, batch: int = 5, pool: int = 300, parents: int = 10,
+    def __init__(self, initial: int = 5, batch: int = 3, pool: int = 1000, parents: int = 10,
                  acquisition: str = "its", beta: float = 0.5, members: int = 5, epochs: int = 250,
-                 explore: float = 0.1, refit_epochs: int = 80) -> None:
+                 explore: float = 0.3, refit_epochs: int = 80) -> None:
         if acquisition not in ACQUISITIONS:
             raise ArchfitError(f"bananas: acquisition {acquisition!r} is not one of {list(ACQUISITIONS)}")
         if min(initial, batch, pool, parents, members, epochs) < 1:
@@ -90,11 +90,11 @@ class Bananas(Strategy):
         return cached
 
     def _candidates(self, ranked: list[Arch]) -> list[Arch]:
-        space, feasible = self.problem.space, self.problem.feasible
+        space = self.problem.space
         pool: dict[str, Arch] = {}
 
-        def offer(arch: Arch) -> None:
-            if arch.key not in self.asked and arch.key not in pool and feasible(arch):
+        def offer(arch: Arch) -> None:  # feasibility is checked later, only for the chosen few (it may be costly)
+            if arch.key not in self.asked and arch.key not in pool and space.is_valid(arch):
                 pool[arch.key] = arch
 
         parents = ranked[: self.parents]
@@ -108,7 +108,7 @@ class Bananas(Strategy):
             parent = parents[min(int(self.rng.exponential(len(parents) / 3)), len(parents) - 1)]
             offer(space.mutate(space.mutate(parent, self.rng), self.rng))
         for _ in range(n_random):
-            offer(self.sample_feasible())
+            offer(space.sample(self.rng))
         return list(pool.values())
 
     def _propose(self) -> list[Arch]:
@@ -131,5 +131,10 @@ class Bananas(Strategy):
             score = mean + self.beta * spread
         else:
             score = mean
-        order = np.argsort(-score, kind="stable")
-        return [candidates[i] for i in order[: self.batch]]
+        chosen = []
+        for i in np.argsort(-score, kind="stable"):
+            if self.problem.feasible(candidates[i]):
+                chosen.append(candidates[i])
+                if len(chosen) == self.batch:
+                    break
+        return chosen or [self._fresh_sample()]
