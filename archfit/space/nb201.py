@@ -191,6 +191,13 @@ class Nb201Space(Space):
             cached = classes.neighbours[canonical.key] = super().neighbours(canonical)
         return list(cached)
 
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """A uniformly chosen neighbour (as ``Space.mutate``, without copying the memoised list)."""
+        options = self.classes().neighbours.get(arch.key)  # hit whenever ``arch`` is canonical
+        if options is None:
+            options = self.neighbours(arch)
+        return options[rng.integers(len(options))] if options else arch
+
     def all_canonical(self, valid_only: bool = True) -> list[Arch]:
         """One arch per isomorphism class, in enumeration order (6,466 classes; fewer if ``valid_only``)."""
         reps = self.classes().representative.values()

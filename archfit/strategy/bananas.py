@@ -102,11 +102,14 @@ class Bananas(Strategy):
             for neighbour in space.neighbours(parent):
                 offer(neighbour)
         n_random = int(self.explore * self.pool)
-        for _ in range(4 * self.pool):  # two-step mutations, parents weighted toward the best
-            if len(pool) >= self.pool - n_random:
+        misses = 0
+        for _ in range(2 * self.pool):  # two-step mutations, parents weighted toward the best
+            if len(pool) >= self.pool - n_random or misses > self.pool // 5:  # full, or the region is exhausted
                 break
             parent = parents[min(int(self.rng.exponential(len(parents) / 3)), len(parents) - 1)]
+            size = len(pool)
             offer(space.mutate(space.mutate(parent, self.rng), self.rng))
+            misses = 0 if len(pool) > size else misses + 1
         for _ in range(n_random):
             offer(space.sample(self.rng))
         return list(pool.values())
