@@ -83,7 +83,8 @@ class ResidualReduction(nn.Module):
         conv, _, pool, _ = _layers(ndim)
         self.conv_a = ReLUConvBN(ndim, cin, cout, 3, stride)
         self.conv_b = ReLUConvBN(ndim, cout, cout, 3)
-        shortcut: list[nn.Module] = [pool(2, stride=2)] if stride == 2 else []
+        # ceil_mode: odd sizes shrink like the stride-2 conv branch (identical to the standard pool on even sizes)
+        shortcut: list[nn.Module] = [pool(2, stride=2, ceil_mode=True)] if stride == 2 else []
         self.shortcut = nn.Sequential(*shortcut, conv(cin, cout, 1, bias=False))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
