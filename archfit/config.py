@@ -20,7 +20,9 @@ class SearchConfig:
     image_size: int = 32  # side of resized images (image folders only), pixels
     strategy: str = "evolution"
     trials: int = 24  # distinct feasible architectures evaluated
-    estimator: str = "train"
+    estimator: str = "train"  # train | tabular (look the metric up in --table; no training)
+    table: str | None = None  # tabular estimator: CSV path of a NAS-Bench-201-style table
+    column: str = "cifar10_test_acc"  # tabular estimator: the metric column, maximised
     epochs: int = 6  # per candidate
     final_epochs: int = 40  # for the chosen architecture
     batch_size: int = 64
@@ -43,8 +45,10 @@ class SearchConfig:
             raise ArchfitError(f"--threads {self.threads} must be >= 1")
         if self.image_size < 4:
             raise ArchfitError(f"--image-size {self.image_size} must be >= 4 pixels")
-        if self.estimator not in ("train",):
-            raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of ['train']")
+        if self.estimator not in ("train", "tabular"):
+            raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of ['train', 'tabular']")
+        if self.estimator == "tabular" and not self.table:
+            raise ArchfitError("--estimator tabular needs --table PATH (a NAS-Bench-201-style CSV)")
         self.budget()  # parse now: a malformed budget fails before anything runs
         from archfit.run.executors import parse_executor
 
@@ -53,6 +57,8 @@ class SearchConfig:
 
     def budget(self) -> Budget:
         if self.max_flops is None and self.max_params is None and self.max_latency_ms is None:
+            if self.estimator == "tabular":  # the default budget is sized for training on digits
+                return Budget()
             return Budget.parse(max_flops=DEFAULT_MAX_FLOPS)
         return Budget.parse(self.max_flops, self.max_params, self.max_latency_ms)
 

@@ -19,7 +19,9 @@ def add_parser(sub) -> None:
     p.add_argument("--image-size", type=int, default=d.image_size, help="image folders are resized to this side (px)")
     p.add_argument("--strategy", default=d.strategy, help="random | evolution | local | bananas | optuna:<sampler>")
     p.add_argument("--trials", type=int, default=d.trials, help="distinct architectures to evaluate")
-    p.add_argument("--estimator", default=d.estimator, help="how candidates are scored (train)")
+    p.add_argument("--estimator", default=d.estimator, help="how candidates are scored: train | tabular")
+    p.add_argument("--table", help="tabular estimator: NAS-Bench-201-style CSV with an 'arch' column")
+    p.add_argument("--column", default=d.column, help=f"tabular estimator: metric column (default {d.column})")
     p.add_argument("--epochs", type=int, default=d.epochs, help="training epochs per candidate")
     p.add_argument("--final-epochs", type=int, default=d.final_epochs, help="training epochs for the chosen model")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -49,7 +51,8 @@ def config_from_args(args) -> SearchConfig:
         raise ArchfitError(f"--space-args {args.space_args!r} must be a JSON object")
     return SearchConfig(
         space=args.space, space_args=space_args, data=args.data, image_size=args.image_size,
-        strategy=args.strategy, trials=args.trials, estimator=args.estimator, epochs=args.epochs,
+        strategy=args.strategy, trials=args.trials, estimator=args.estimator, table=args.table, column=args.column,
+        epochs=args.epochs,
         final_epochs=args.final_epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
         label_smoothing=args.label_smoothing, max_flops=args.max_flops, max_params=args.max_params,
         max_latency_ms=args.max_latency_ms, seed=args.seed, executor=args.executor,
@@ -69,6 +72,10 @@ def run(args) -> int:
         raise ArchfitError("--resume needs --out DIR: the run folder to continue")
     out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     results = run_search(config, out, resume=args.resume, progress=not args.no_progress)
-    if not args.quiet:
+    if not args.quiet and results.get("estimator_kind") == "tabular":
+        from archfit.run.tabular import print_tabular_summary
+
+        print_tabular_summary(results, str(out))
+    elif not args.quiet:
         print_summary(results, str(out))
     return 0

@@ -76,13 +76,22 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
     start = time.perf_counter()
     existing = open_run(out, config, resume)
     torch.set_num_threads(config.threads)
-    data = load_data(config.data, config.image_size)
-    space = prepare_space(config, data)
+    tabular = config.estimator == "tabular"
+    if tabular:  # the table fixes the data: the space keeps its own (standard) input shape
+        from archfit.estimate.tabular import TabularEstimator
+
+        data, space = None, create_space(config.space, **config.space_args)
+    else:
+        data = load_data(config.data, config.image_size)
+        space = prepare_space(config, data)
     budget = config.budget()
     strategy = create_strategy(config.strategy)
     cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads)
     check_budget_reachable(space, budget, cost)
-    estimator = TrainEstimator(space, data, config.train_config(config.epochs))
+    if tabular:
+        estimator = TabularEstimator(space, config.table, config.column)
+    else:
+        estimator = TrainEstimator(space, data, config.train_config(config.epochs))
     executor = create_executor(config.executor, estimator)
     created = existing is None
     if created:
@@ -94,7 +103,12 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
     try:
         trials = _search(config, space, strategy, executor, store, budget, cost, estimator.metric, progress)
         search_seconds = time.perf_counter() - start
-        results = _finish(config, data, space, budget, trials, out, estimator.describe())
+        if tabular:
+            from archfit.run.tabular import finish_tabular
+
+            results = finish_tabular(config, space, budget, trials, estimator)
+        else:
+            results = _finish(config, data, space, budget, trials, out, estimator.describe())
     except BaseException:
         executor.close()
         store.close()
@@ -107,8 +121,9 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
                          "total_seconds": time.perf_counter() - start}
     atomic_write_json(out / "results.json", results)
     from archfit.report.search_report import write_search_report
+    from archfit.run.tabular import write_tabular_report
 
-    write_search_report(results, out)
+    (write_tabular_report if tabular else write_search_report)(results, out)
     return results
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks on ground truth: strategies on a tabular benchmark, cheap predictors vs the table."""
