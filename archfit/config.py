@@ -32,6 +32,9 @@ class SearchConfig:
     max_latency_ms: str | None = None  # median batch-1 latency on this CPU, ms
     seed: int = 0
     executor: str = "local"
+    sampler: str = "sandwich"  # supernet sampling rule (estimator "supernet" only)
+    supernet_epochs: int = 30  # epochs of supernet training (estimator "supernet" only)
+    final: str = "train"  # chosen arch: "train" from scratch | "finetune" inherited supernet weights
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -40,8 +43,16 @@ class SearchConfig:
             raise ArchfitError(f"--epochs {self.epochs} must be >= 1 and --final-epochs {self.final_epochs} >= 0")
         if self.image_size < 4:
             raise ArchfitError(f"--image-size {self.image_size} must be >= 4 pixels")
-        if self.estimator not in ("train",):
-            raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of ['train']")
+        if self.estimator not in ("train", "supernet"):
+            raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of ['train', 'supernet']")
+        if self.supernet_epochs < 1:
+            raise ArchfitError(f"--supernet-epochs {self.supernet_epochs} must be >= 1")
+        if self.final not in ("train", "finetune"):
+            raise ArchfitError(f"--final {self.final!r} must be 'train' or 'finetune'")
+        if self.estimator == "supernet":
+            from archfit.supernet.sampler import create_sampler
+
+            create_sampler(self.sampler)  # unknown rule names fail before anything runs
         self.budget()  # parse now: a malformed budget fails before anything runs
         self.train_config(self.epochs)
 

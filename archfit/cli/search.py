@@ -19,7 +19,11 @@ def add_parser(sub) -> None:
     p.add_argument("--image-size", type=int, default=d.image_size, help="image folders are resized to this side (px)")
     p.add_argument("--strategy", default=d.strategy, help="random | evolution | local | bananas | optuna:<sampler>")
     p.add_argument("--trials", type=int, default=d.trials, help="distinct architectures to evaluate")
-    p.add_argument("--estimator", default=d.estimator, help="how candidates are scored (train)")
+    p.add_argument("--estimator", default=d.estimator, help="how candidates are scored (train | supernet)")
+    p.add_argument("--sampler", default=d.sampler, help="supernet sampling rule: uniform | sandwich | cafenet | close")
+    p.add_argument("--supernet-epochs", type=int, default=d.supernet_epochs, help="supernet training epochs")
+    p.add_argument("--final", default=d.final, choices=["train", "finetune"],
+                   help="chosen arch: train from scratch, or fine-tune inherited supernet weights")
     p.add_argument("--epochs", type=int, default=d.epochs, help="training epochs per candidate")
     p.add_argument("--final-epochs", type=int, default=d.final_epochs, help="training epochs for the chosen model")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -51,7 +55,8 @@ def config_from_args(args) -> SearchConfig:
         strategy=args.strategy, trials=args.trials, estimator=args.estimator, epochs=args.epochs,
         final_epochs=args.final_epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
         label_smoothing=args.label_smoothing, max_flops=args.max_flops, max_params=args.max_params,
-        max_latency_ms=args.max_latency_ms, seed=args.seed, executor=args.executor)
+        max_latency_ms=args.max_latency_ms, seed=args.seed, executor=args.executor, sampler=args.sampler,
+        supernet_epochs=args.supernet_epochs, final=args.final)
 
 
 def run(args) -> int:
