@@ -14,10 +14,8 @@ seed-to-seed tau (noise ceiling), supernet training wall time and per-step throu
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -25,67 +23,28 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archfit.data import load_data  # noqa: E402
-from archfit.estimate.supernet import SupernetEstimator  # noqa: E402
-from archfit.io import atomic_write_json, read_json  # noqa: E402
+from archfit.io import atomic_write_json  # noqa: E402
 from archfit.space import create_space  # noqa: E402
-from archfit.supernet.groundtruth import GroundTruth, noise_ceiling, stratified_archs, truth_vector  # noqa: E402
-from archfit.supernet.ranking import ranking_metrics, spread, step_throughput  # noqa: E402
-from archfit.supernet.sampler import SAMPLERS, create_sampler  # noqa: E402
-from archfit.supernet.supernet import Supernet  # noqa: E402
-from archfit.supernet.training import train_supernet  # noqa: E402
+from archfit.supernet.groundtruth import stratified_archs  # noqa: E402
+from archfit.supernet.rank_check import rank_check, rule_scores  # noqa: E402
+from archfit.supernet.sampler import SAMPLERS  # noqa: E402
 from archfit.train import TrainConfig  # noqa: E402
 
 
-def supernet_scores(name, space, data, archs, rule, epochs, cache: Path) -> tuple[list[float], float, Supernet]:
-    """Train (or resume) the rule's supernet and score ``archs``; training seconds are cached beside it."""
-    sampler = create_sampler(rule)
-    torch.manual_seed(0)
-    supernet = Supernet(space, sampler.max_level)
-    checkpoint = cache / "supernets" / f"{name}_{rule}_e{epochs}.safetensors"
-    times_file = cache / "supernets" / "train_seconds.json"
-    times = read_json(times_file, "timings") if times_file.exists() else {}
-    stats = train_supernet(supernet, sampler, data.train, TrainConfig(epochs=epochs, seed=0), checkpoint,
-                           on_epoch=lambda e, loss: print(f"  {name}/{rule} epoch {e + 1}/{epochs} loss {loss:.3f}", flush=True))
-    key = checkpoint.stem
-    if stats.steps:
-        times[key] = times.get(key, 0.0) * (stats.resumed_from > 0) + stats.seconds
-        atomic_write_json(times_file, times)
-    estimator = SupernetEstimator(supernet, data)
-    scores = [estimator.estimate(arch).metrics["valid_acc"] for arch in archs]
-    return scores, float(times.get(key, float("nan"))), supernet
-
-
-def run_dataset(name, args) -> dict:
+def run_dataset(name: str, args) -> dict:
     torch.set_num_threads(1)
     data = load_data(name)
     space = create_space("chain", input_shape=list(data.input_shape), num_classes=data.num_classes)
     archs = stratified_archs(space, args.k, seed=0)
     print(f"{name}: {len(archs)} archs stratified over FLOPs", flush=True)
-    result: dict = {}
-    supernets = {}
-    for rule in args.rules:
-        start = time.perf_counter()
-        scores, seconds, supernets[rule] = supernet_scores(name, space, data, archs, rule, args.supernet_epochs, args.cache)
-        result[rule] = {"scores": scores, "train_seconds": seconds,
-                        "estimate_ms_per_arch": 1000 * (time.perf_counter() - start) / len(archs)}
+    supernet_config = TrainConfig(epochs=args.supernet_epochs, seed=0)
+    folder = args.cache / "supernets"
+    log = lambda text: print(f"  {text}", flush=True)  # noqa: E731
     if args.phase == "supernets":
-        return result
-    gt = GroundTruth(args.cache / f"groundtruth_{name}.json", space, data, TrainConfig(epochs=args.gt_epochs))
-    table = gt.collect(archs, args.seeds)
-    truth = truth_vector(table)
-    x, y = data.train.x[:64], data.train.y[:64]
-    for rule in args.rules:
-        result[rule].update(ranking_metrics(result[rule]["scores"], truth))
-        result[rule].update(step_throughput(copy.deepcopy(supernets[rule]), create_sampler(rule), x, y))
-    runs = [r[0] for r in table]
-    result["params_baseline"] = ranking_metrics([r.params for r in runs], truth)
-    result["flops_baseline"] = ranking_metrics([r.flops for r in runs], truth)
-    result["noise_ceiling"] = {"kendall_tau": noise_ceiling(table), "seeds": list(args.seeds)}
-    result["ground_truth"] = {"metric": "stand-alone test accuracy (fraction), mean over seeds",
-                              "epochs": args.gt_epochs, "k": len(archs), "accuracy": spread(truth),
-                              "flops": spread([r.flops for r in runs]),
-                              "archs": [{"arch": dict(a), "test_acc": t, "flops": r.flops, "params": r.params}
-                                        for a, t, r in zip(archs, truth, runs)]}
+        return {rule: {"train_seconds": rule_scores(space, data, archs, rule, supernet_config, folder, f"{name}_", log)[1]}
+                for rule in args.rules}
+    result = rank_check(space, data, archs, args.rules, args.seeds, TrainConfig(epochs=args.gt_epochs), supernet_config,
+                        folder, prefix=f"{name}_", groundtruth_file=args.cache / f"groundtruth_{name}.json", log=log)
     return result
 
 
@@ -115,8 +74,8 @@ def main() -> int:
     parser.add_argument("--phase", choices=["all", "supernets"], default="all")
     args = parser.parse_args()
     results = {name: run_dataset(name, args) for name in args.datasets}
-    summary = {name: {rule: {k: v for k, v in row.items() if k not in ("scores", "archs")} for rule, row in rows.items()}
-               for name, rows in results.items()}
+    summary = {name: {rule: {k: v for k, v in row.items() if k not in ("scores", "archs")} for rule, row in rows.items()
+                      if rule != "ground_truth"} for name, rows in results.items()}
     atomic_write_json(args.out, summary)
     atomic_write_json(args.out.with_suffix(".details.json"),
                       {"results": results, "settings": {k: str(v) for k, v in vars(args).items()}})

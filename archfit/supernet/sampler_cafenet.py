@@ -49,6 +49,7 @@ class CafeNetSampler(Sampler):
             with torch.device("meta"):
                 flops = count_flops(space.build(smaller), space.input_shape)
             per_channel.append((full - flops) / (steps[-1] - steps[-2]))
+        self.channel_flops = per_channel  # FLOPs added per stream channel of each stage (2 x MACs)
         cheapest = min(per_channel)
         return [max(1, int(gap / 2 * cheapest / cost)) if np.isfinite(cost) else 0 for gap, cost in zip(gaps, per_channel)]
 
