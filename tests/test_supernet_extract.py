@@ -106,3 +106,19 @@ def test_extracted_model_round_trips_through_export(tmp_path):
     _, loaded_arch, model = load_model(tmp_path)
     assert loaded_arch == arch
     assert verify_model(tmp_path, model) < 1e-5
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 40)], ids=["2d", "1d"])
+def test_closed_form_flops_used_for_stratification_match_the_counter(shape):
+    from archfit.supernet.groundtruth import chain_flops, stratified_archs
+
+    space = create_space("chain", input_shape=shape, num_classes=10, **SMALL)
+    rng = np.random.default_rng(0)
+    for arch in [space.smallest(), space.largest()] + [space.sample(rng) for _ in range(4)]:
+        with torch.device("meta"):
+            model = space.build(arch)
+        assert chain_flops(space, arch) == count_flops(model, space.input_shape)
+    archs = stratified_archs(space, 8, seed=0, pool=120)
+    flops = [chain_flops(space, a) for a in archs]
+    assert len({a.key for a in archs}) == 8 and space.smallest() in archs and space.largest() in archs
+    assert flops == sorted(flops) and max(flops) / min(flops) > 3  # spread over the FLOPs range

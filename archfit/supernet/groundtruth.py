@@ -24,9 +24,29 @@ from archfit.errors import ArchfitError
 from archfit.io import atomic_write_json, read_json
 from archfit.metrics import kendall_tau
 from archfit.space.base import Arch, Space
+from archfit.space.chain import ChainSpace
 from archfit.train import TrainConfig, accuracy, train
 
 FORMAT = "archfit-groundtruth/1"
+
+
+def chain_flops(space: ChainSpace, arch: Arch) -> int:
+    """FLOPs (2 x MACs, batch 1) of ``space.build(arch)`` in closed form: the same convention as
+    ``count_flops`` (convolutions and the linear layer), ~1000x faster, for stratifying large pools.
+    A test checks it against ``count_flops`` on random archs."""
+    size, nd = list(space.input_shape[1:]), space.ndim
+
+    def conv(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> int:
+        size[:] = [(s + 2 * (kernel // 2) - kernel) // stride + 1 for s in size]
+        return 2 * cout * (cin // groups) * kernel**nd * int(np.prod(size))
+
+    total = conv(space.input_shape[0], space.stem_channels, 3)
+    for p in space.plan(arch):
+        hidden = p.cin * p.expand
+        total += conv(p.cin, hidden, 1) if p.expand != 1 else 0
+        total += conv(hidden, hidden, p.kernel, p.stride, hidden) + conv(hidden, p.cout, 1)
+    last = space.plan(arch)[-1].cout
+    return total + conv(last, space.head_channels, 1) + 2 * space.head_channels * space.num_classes
 
 
 def stratified_archs(space: Space, k: int, seed: int = 0, pool: int = 300) -> list[Arch]:
@@ -39,15 +59,16 @@ def stratified_archs(space: Space, k: int, seed: int = 0, pool: int = 300) -> li
     if k < 2:
         raise ArchfitError(f"rank check needs k >= 2 architectures, got {k}")
     rng = np.random.default_rng(seed)
-    cost = CostModel(space)
+    model = CostModel(space)
+    cost = (lambda arch: chain_flops(space, arch)) if isinstance(space, ChainSpace) else (lambda a: model(a).flops)
     candidates = {a.key: a for a in (space.sample(rng) for _ in range(pool))}
     ends = [a for a in (space.smallest(), getattr(space, "largest", lambda: None)()) if a is not None]
     for arch in ends:
         candidates[arch.key] = arch
-    archs = sorted(candidates.values(), key=lambda a: (cost(a).flops, a.key))
+    archs = sorted(candidates.values(), key=lambda a: (cost(a), a.key))
     if len(archs) < k:
         raise ArchfitError(f"space {space.name!r} yielded only {len(archs)} distinct archs; asked for k={k}")
-    logf = np.log([cost(a).flops for a in archs])
+    logf = np.log([cost(a) for a in archs])
     edges = np.linspace(logf[0], logf[-1], k + 1)
     bins = [[i for i in range(len(archs)) if edges[b] <= logf[i] < edges[b + 1] or (b == k - 1 and logf[i] == edges[-1])]
             for b in range(k)]
@@ -117,16 +138,20 @@ class GroundTruth:
         return result
 
     def collect(self, archs: Sequence[Arch], seeds: Sequence[int],
-                on_result: Callable[[int, int, Standalone], None] | None = None) -> list[list[Standalone]]:
-        """``result[i][j]``: arch ``i`` trained with ``seeds[j]`` (seed-major order, so every arch has
-        one seed early and an interrupted run is already usable)."""
-        table: list[list[Standalone | None]] = [[None] * len(seeds) for _ in archs]
+                on_result: Callable[[int, int, Standalone], None] | None = None,
+                cached_only: bool = False) -> list[list[Standalone]]:
+        """``result[i]``: arch ``i``'s runs, one per seed (seed-major order, so every arch has one seed
+        early and an interrupted run is already usable). ``cached_only`` trains nothing: each arch gets
+        the seeds already in the cache (possibly none)."""
+        table: list[list[Standalone]] = [[] for _ in archs]
         for j, seed in enumerate(seeds):
             for i, arch in enumerate(archs):
-                table[i][j] = self.run(arch, seed)
-                if on_result:
-                    on_result(i, j, table[i][j])
-        return table  # type: ignore[return-value]
+                run = self.cached(arch, seed) if cached_only else self.run(arch, seed)
+                if run is not None:
+                    table[i].append(run)
+                    if on_result:
+                        on_result(i, j, run)
+        return table
 
 
 def truth_vector(table: Sequence[Sequence[Standalone]], metric: str = "test_acc") -> list[float]:
@@ -135,8 +160,10 @@ def truth_vector(table: Sequence[Sequence[Standalone]], metric: str = "test_acc"
 
 
 def noise_ceiling(table: Sequence[Sequence[Standalone]], metric: str = "test_acc") -> float:
-    """Mean Kendall tau between the per-seed rankings (seed-to-seed agreement of the ground truth itself)."""
-    seeds = len(table[0]) if table else 0
-    taus = [kendall_tau([getattr(r[a], metric) for r in table], [getattr(r[b], metric) for r in table])
+    """Mean Kendall tau between the per-seed rankings (seed-to-seed agreement of the ground truth itself),
+    over the archs trained with every seed."""
+    seeds = max((len(runs) for runs in table), default=0)
+    full = [runs for runs in table if len(runs) == seeds]  # archs trained with every seed
+    taus = [kendall_tau([getattr(r[a], metric) for r in full], [getattr(r[b], metric) for r in full])
             for a in range(seeds) for b in range(a + 1, seeds)]
     return float(np.mean(taus)) if taus else float("nan")

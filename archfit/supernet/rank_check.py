@@ -58,8 +58,12 @@ def rule_scores(space: Space, data: DataModule, archs: Sequence[Arch], rule: str
 def rank_check(space: Space, data: DataModule, archs: Sequence[Arch], rules: Sequence[str], seeds: Sequence[int],
                standalone: TrainConfig, supernet_config: TrainConfig, folder: Path, prefix: str = "",
                groundtruth_file: Path | None = None, top_k: int = 5, throughput: bool = True,
-               log: Log | None = None) -> dict[str, Any]:
-    """Rank-correlation figures of every rule and of the naive predictors against stand-alone accuracy."""
+               log: Log | None = None, cached_only: bool = False) -> dict[str, Any]:
+    """Rank-correlation figures of every rule and of the naive predictors against stand-alone accuracy.
+
+    ``cached_only`` trains no stand-alone network: archs without any cached run are left out (the
+    figures then say how many archs and runs they rest on).
+    """
     result: dict[str, Any] = {}
     supernets: dict[str, Supernet] = {}
     for rule in rules:
@@ -71,7 +75,11 @@ def rank_check(space: Space, data: DataModule, archs: Sequence[Arch], rules: Seq
         if log:
             log(f"stand-alone {i + 1}/{len(archs)} seed {seeds[j]}: test acc {run.test_acc:.4f} ({run.seconds:.0f} s)")
 
-    table = gt.collect(archs, seeds, on_result)
+    table = gt.collect(archs, seeds, on_result, cached_only=cached_only)
+    keep = [i for i, runs in enumerate(table) if runs]
+    archs, table = [archs[i] for i in keep], [table[i] for i in keep]
+    for rule in rules:
+        result[rule]["scores"] = [result[rule]["scores"][i] for i in keep]
     truth = truth_vector(table)
     x, y = data.train.x[:supernet_config.batch_size], data.train.y[:supernet_config.batch_size]
     for rule in rules:
@@ -81,10 +89,12 @@ def rank_check(space: Space, data: DataModule, archs: Sequence[Arch], rules: Seq
     runs = [r[0] for r in table]
     result["params_baseline"] = ranking_metrics([r.params for r in runs], truth, top_k)
     result["flops_baseline"] = ranking_metrics([r.flops for r in runs], truth, top_k)
-    result["noise_ceiling"] = {"kendall_tau": noise_ceiling(table), "seeds": list(seeds)}
+    result["noise_ceiling"] = {"kendall_tau": noise_ceiling(table), "seeds": list(seeds),
+                               "archs": sum(len(runs) == len(seeds) for runs in table)}
     result["ground_truth"] = {
         "metric": "stand-alone test accuracy (fraction), mean over seeds", "epochs": standalone.epochs,
-        "k": len(archs), "accuracy": spread(truth), "flops": spread([r.flops for r in runs]),
+        "k": len(archs), "runs": sum(len(runs) for runs in table),
+        "archs_with_all_seeds": sum(len(runs) == len(seeds) for runs in table), "accuracy": spread(truth), "flops": spread([r.flops for r in runs]),
         "archs": [{"arch": dict(a), "key": a.key, "test_acc": t, "flops": r.flops, "params": r.params}
                   for a, t, r in zip(archs, truth, runs)]}
     return result

@@ -34,6 +34,7 @@ def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: to
     ``throughput_ratio_paths`` leaves out the sampler's own work (e.g. CafeNet's min-min search).
     """
     config = TrainConfig(epochs=1, batch_size=len(x), seed=seed)
+    sampler.start(supernet, 1, 1)
     sampler.begin_epoch(0, seed)
     supernet.train()
     optimizer = make_optimizer(supernet, config)
