@@ -9,6 +9,7 @@ from archfit.cost.budget import Budget
 from archfit.errors import ArchfitError
 from archfit.train import TrainConfig
 
+ESTIMATORS = ("train", "tabular", "supernet")
 DEFAULT_MAX_FLOPS = "1M"  # applied only when no budget flag is given: about half the chain space on digits
 
 
@@ -20,7 +21,7 @@ class SearchConfig:
     image_size: int = 32  # side of resized images (image folders only), pixels
     strategy: str = "evolution"
     trials: int = 24  # distinct feasible architectures evaluated
-    estimator: str = "train"  # train | tabular (look the metric up in --table; no training)
+    estimator: str = "train"  # train | tabular (look the metric up in --table) | supernet (weight sharing)
     table: str | None = None  # tabular estimator: CSV path of a NAS-Bench-201-style table
     column: str = "cifar10_test_acc"  # tabular estimator: the metric column, maximised
     epochs: int = 6  # per candidate
@@ -35,6 +36,9 @@ class SearchConfig:
     seed: int = 0
     executor: str = "local"
     threads: int = 1  # torch intra-op threads for training and latency (tiny nets train fastest on 1)
+    sampler: str = "sandwich"  # supernet sampling rule (estimator "supernet" only)
+    supernet_epochs: int = 30  # epochs of supernet training (estimator "supernet" only)
+    final: str = "train"  # chosen arch: "train" from scratch | "finetune" inherited supernet weights
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -45,10 +49,18 @@ class SearchConfig:
             raise ArchfitError(f"--threads {self.threads} must be >= 1")
         if self.image_size < 4:
             raise ArchfitError(f"--image-size {self.image_size} must be >= 4 pixels")
-        if self.estimator not in ("train", "tabular"):
-            raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of ['train', 'tabular']")
+        if self.estimator not in ESTIMATORS:
+            raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of {list(ESTIMATORS)}")
         if self.estimator == "tabular" and not self.table:
             raise ArchfitError("--estimator tabular needs --table PATH (a NAS-Bench-201-style CSV)")
+        if self.supernet_epochs < 1:
+            raise ArchfitError(f"--supernet-epochs {self.supernet_epochs} must be >= 1")
+        if self.final not in ("train", "finetune"):
+            raise ArchfitError(f"--final {self.final!r} must be 'train' or 'finetune'")
+        if self.estimator == "supernet":
+            from archfit.supernet.sampler import create_sampler
+
+            create_sampler(self.sampler)  # unknown rule names fail before anything runs
         self.budget()  # parse now: a malformed budget fails before anything runs
         from archfit.run.executors import parse_executor
 

@@ -19,9 +19,13 @@ def add_parser(sub) -> None:
     p.add_argument("--image-size", type=int, default=d.image_size, help="image folders are resized to this side (px)")
     p.add_argument("--strategy", default=d.strategy, help="random | evolution | local | bananas | optuna:<sampler>")
     p.add_argument("--trials", type=int, default=d.trials, help="distinct architectures to evaluate")
-    p.add_argument("--estimator", default=d.estimator, help="how candidates are scored: train | tabular")
+    p.add_argument("--estimator", default=d.estimator, help="how candidates are scored: train | tabular | supernet")
     p.add_argument("--table", help="tabular estimator: NAS-Bench-201-style CSV with an 'arch' column")
     p.add_argument("--column", default=d.column, help=f"tabular estimator: metric column (default {d.column})")
+    p.add_argument("--sampler", default=d.sampler, help="supernet sampling rule: uniform | sandwich | cafenet | close")
+    p.add_argument("--supernet-epochs", type=int, default=d.supernet_epochs, help="supernet training epochs")
+    p.add_argument("--final", default=d.final, choices=["train", "finetune"],
+                   help="chosen arch: train from scratch, or fine-tune inherited supernet weights")
     p.add_argument("--epochs", type=int, default=d.epochs, help="training epochs per candidate")
     p.add_argument("--final-epochs", type=int, default=d.final_epochs, help="training epochs for the chosen model")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -55,8 +59,8 @@ def config_from_args(args) -> SearchConfig:
         epochs=args.epochs,
         final_epochs=args.final_epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
         label_smoothing=args.label_smoothing, max_flops=args.max_flops, max_params=args.max_params,
-        max_latency_ms=args.max_latency_ms, seed=args.seed, executor=args.executor,
-        threads=args.threads)
+        max_latency_ms=args.max_latency_ms, seed=args.seed, executor=args.executor, threads=args.threads,
+        sampler=args.sampler, supernet_epochs=args.supernet_epochs, final=args.final)
 
 
 def run(args) -> int:

@@ -78,8 +78,6 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
     torch.set_num_threads(config.threads)
     tabular = config.estimator == "tabular"
     if tabular:  # the table fixes the data: the space keeps its own (standard) input shape
-        from archfit.estimate.tabular import TabularEstimator
-
         data, space = None, create_space(config.space, **config.space_args)
     else:
         data = load_data(config.data, config.image_size)
@@ -88,11 +86,10 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
     strategy = create_strategy(config.strategy)
     cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads)
     check_budget_reachable(space, budget, cost)
-    if tabular:
+    if tabular:  # built before the run folder exists: a bad table leaves nothing behind
+        from archfit.estimate.tabular import TabularEstimator
+
         estimator = TabularEstimator(space, config.table, config.column)
-    else:
-        estimator = TrainEstimator(space, data, config.train_config(config.epochs))
-    executor = create_executor(config.executor, estimator)
     created = existing is None
     if created:
         out.mkdir(parents=True, exist_ok=True)
@@ -100,6 +97,20 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
                                                 "archfit_version": __version__})
     else:
         store = existing
+    supernet_info = None
+    try:
+        if config.estimator == "supernet":
+            from archfit.supernet.search import supernet_estimator
+
+            estimator, supernet_info = supernet_estimator(config, space, data, out, progress)
+        elif not tabular:
+            estimator = TrainEstimator(space, data, config.train_config(config.epochs))
+    except BaseException:
+        store.close()
+        if created and not (out / "supernet.safetensors").exists():  # a checkpoint is worth resuming
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    executor = create_executor(config.executor, estimator)
     try:
         trials = _search(config, space, strategy, executor, store, budget, cost, estimator.metric, progress)
         search_seconds = time.perf_counter() - start
@@ -108,11 +119,15 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
 
             results = finish_tabular(config, space, budget, trials, estimator)
         else:
-            results = _finish(config, data, space, budget, trials, out, estimator.describe())
+            results = _finish(config, data, space, budget, trials, out, estimator.describe(),
+                              estimator if supernet_info else None)
+        if supernet_info:
+            results["supernet"] = supernet_info
     except BaseException:
         executor.close()
         store.close()
-        if created and not any(t.state is TrialState.COMPLETE for t in _safe_trials(out)):
+        if created and not any(t.state is TrialState.COMPLETE for t in _safe_trials(out)) \
+                and not (out / "supernet.safetensors").exists():
             shutil.rmtree(out, ignore_errors=True)  # nothing worth resuming: leave nothing half-written
         raise
     executor.close()
@@ -161,7 +176,7 @@ def _search(config, space, strategy, executor, store, budget, cost, metric, prog
 
 
 def _finish(config: SearchConfig, data: DataModule, space: Space, budget: Budget, trials: list[Trial], out: Path,
-            estimator_text: str) -> dict[str, Any]:
+            estimator_text: str, supernet_estimator=None) -> dict[str, Any]:
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     if not complete:
         errors = {t.error for t in trials if t.error}
@@ -169,10 +184,15 @@ def _finish(config: SearchConfig, data: DataModule, space: Space, budget: Budget
     metric, cost_metric = "valid_acc", budget.primary
     best = max(complete, key=lambda t: (t.metrics[metric], -t.cost.value(cost_metric), -t.number))
     final_start = time.perf_counter()
-    torch.manual_seed(config.seed)
-    model = space.build(best.arch)
-    if config.final_epochs:
-        train(model, data.train, config.train_config(config.final_epochs))
+    if supernet_estimator is not None:
+        from archfit.supernet.search import final_model
+
+        model = final_model(config, space, data, best.arch, supernet_estimator)
+    else:
+        torch.manual_seed(config.seed)
+        model = space.build(best.arch)
+        if config.final_epochs:
+            train(model, data.train, config.train_config(config.final_epochs))
     latency = measure_latency(model, space.input_shape, threads=config.threads)
     final_cost = Cost(count_flops(model, space.input_shape), count_params(model), latency.median_ms,
                       latency.p90_ms, latency.threads)
@@ -198,7 +218,8 @@ def _finish(config: SearchConfig, data: DataModule, space: Space, budget: Budget
         "budget_text": budget.describe(),
         "best": {"trial": best.number, "arch": dict(best.arch), "key": best.arch.key, "metrics": metrics,
                  "cost": final_cost.to_dict(),
-                 "final_training": {"epochs": config.final_epochs, "seconds": final_seconds},
+                 "final_training": {"epochs": config.final_epochs, "seconds": final_seconds,
+                                    "mode": config.final if supernet_estimator is not None else "train"},
                  "layers": [layer.to_dict() for layer in layer_costs(model, space.input_shape)]},
         "pareto": [{"trial": complete[i].number, "arch": dict(complete[i].arch), metric: values[i],
                     "flops": complete[i].cost.flops, "params": complete[i].cost.params} for i in front],

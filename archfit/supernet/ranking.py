@@ -1,0 +1,73 @@
+"""How well a predictor ranks architectures, and what weight sharing costs per training step."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from archfit.metrics import kendall_tau, spearman_rho, top_k_precision
+from archfit.supernet.sampler import Sampler
+from archfit.supernet.supernet import Supernet
+from archfit.supernet.training import distill_loss
+from archfit.train.trainer import TrainConfig, make_optimizer
+
+
+def ranking_metrics(predicted: Sequence[float], truth: Sequence[float], k: int = 5) -> dict[str, float]:
+    """Kendall tau-b, Spearman rho and top-k precision of ``predicted`` against ``truth`` (higher = better)."""
+    return {"kendall_tau": kendall_tau(predicted, truth), "spearman_rho": spearman_rho(predicted, truth),
+            f"top{k}_precision": top_k_precision(predicted, truth, k)}
+
+
+def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: torch.Tensor,
+                    repeats: int = 7, seed: int = 0) -> dict[str, float]:
+    """Seconds per training step: the supernet (sampler included) vs the same sub-networks trained alone.
+
+    One supernet step visits the rule's paths on batch ``(x, y)``; the stand-alone reference trains
+    each of those sub-networks, extracted as physical networks, on the same batch with its own SGD
+    step. Measurements are interleaved and the median of ``repeats`` is kept (robust to a busy CPU).
+    ``throughput_ratio`` = stand-alone seconds / supernet seconds (1.0 = weight sharing is free);
+    ``throughput_ratio_paths`` leaves out the sampler's own work (e.g. CafeNet's min-min search).
+    """
+    config = TrainConfig(epochs=1, batch_size=len(x), seed=seed)
+    sampler.start(supernet, 1, 1)
+    sampler.begin_epoch(0, seed)
+    supernet.train()
+    optimizer = make_optimizer(supernet, config)
+    paths = sampler.paths(0, x, y)
+    alone = [supernet.extract(p.arch).train() for p in paths]
+    alone_opt = [make_optimizer(m, config) for m in alone]
+    sup, sup_paths, ref = [], [], []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        paths = sampler.paths(0, x, y)
+        sampled = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        teacher = None
+        for path in paths:
+            logits = supernet.activate(path.arch)(x)
+            loss = distill_loss(logits, teacher) if path.loss == "distill" and teacher is not None else F.cross_entropy(logits, y)
+            teacher = logits.detach() if path.teacher else teacher
+            loss.backward()
+        optimizer.step()
+        end = time.perf_counter()
+        sup.append(end - begin)
+        sup_paths.append(end - sampled)
+        begin = time.perf_counter()
+        for model, opt in zip(alone, alone_opt):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        ref.append(time.perf_counter() - begin)
+    supernet_s, paths_s, alone_s = statistics.median(sup), statistics.median(sup_paths), statistics.median(ref)
+    return {"supernet_step_seconds": supernet_s, "standalone_step_seconds": alone_s,
+            "throughput_ratio": alone_s / supernet_s, "throughput_ratio_paths": alone_s / paths_s,
+            "paths_per_step": float(len(paths))}
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    return {"min": float(np.min(values)), "max": float(np.max(values)), "std": float(np.std(values))}

@@ -1,0 +1,63 @@
+"""The supernet branch of ``archfit search``: train once (checkpointed in the run folder), score every
+candidate by inherited weights, then train the chosen arch from scratch or fine-tune its inherited weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from archfit.data.base import DataModule
+from archfit.estimate.supernet import SupernetEstimator
+from archfit.space.base import Arch, Space
+from archfit.supernet.sampler import create_sampler
+from archfit.supernet.supernet import Supernet
+from archfit.supernet.training import CHECKPOINT, train_supernet
+from archfit.train import TrainConfig, train
+
+FINETUNE_LR_FACTOR = 0.1  # fine-tuning inherited weights starts from a good point: a tenth of the peak LR
+
+
+def supernet_estimator(config, space: Space, data: DataModule, out: Path,
+                       progress: bool = True) -> tuple[SupernetEstimator, dict[str, Any]]:
+    """Train (or resume, or reload) the run's supernet in ``out/supernet.safetensors``; its estimator and a summary."""
+    sampler = create_sampler(config.sampler)
+    torch.manual_seed(config.seed)
+    supernet = Supernet(space, sampler.max_level)
+    train_config = config.train_config(config.supernet_epochs)
+
+    def report(epoch: int, loss: float) -> None:
+        if progress:
+            print(f"supernet {sampler.name}: epoch {epoch + 1}/{config.supernet_epochs}, mean loss per path {loss:.4f}",
+                  flush=True)
+
+    stats = train_supernet(supernet, sampler, data.train, train_config, out / CHECKPOINT, on_epoch=report)
+    summary = {"sampler": sampler.describe(), "epochs": config.supernet_epochs, "resumed_from_epoch": stats.resumed_from,
+               "train_seconds": stats.seconds, "paths_trained": stats.paths, "final_loss": stats.final_loss,
+               "checkpoint": CHECKPOINT}
+    return SupernetEstimator(supernet, data, seed=config.seed, label=sampler.name), summary
+
+
+def final_model(config, space: Space, data: DataModule, arch: Arch, estimator: SupernetEstimator | None) -> nn.Module:
+    """``--final train``: a fresh network trained ``final_epochs``; ``finetune``: inherited weights fine-tuned."""
+    if config.final == "finetune" and estimator is not None:
+        model = estimator.inherit(arch).train()
+        if config.final_epochs:
+            tuned = TrainConfig(**{**config.train_config(config.final_epochs).__dict__, "lr": config.lr * FINETUNE_LR_FACTOR})
+            train(model, data.train, tuned)
+        return model
+    torch.manual_seed(config.seed)
+    model = space.build(arch)
+    if config.final_epochs:
+        train(model, data.train, config.train_config(config.final_epochs))
+    return model
+
+
+def describe_final(config) -> str:
+    if config.final == "finetune" and config.estimator == "supernet":
+        return f"fine-tuned from inherited supernet weights, {config.final_epochs} epochs at {FINETUNE_LR_FACTOR} x lr"
+    return f"trained from scratch, {config.final_epochs} epochs"
+
+

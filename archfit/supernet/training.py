@@ -1,0 +1,124 @@
+"""One training loop for every sampling rule; checkpointed atomically each epoch, resumable.
+
+Per step: the rule names the paths to visit; each path runs forward and backward on the same batch
+(``label`` paths on cross-entropy, ``distill`` paths on KL divergence to the step's teacher logits);
+gradients accumulate and one SGD step updates the shared weights. After every epoch channels are
+re-sorted by importance (when the rule allows it) and the checkpoint is written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path as FilePath
+
+import torch
+import torch.nn.functional as F
+
+from archfit.data.base import Split
+from archfit.errors import ArchfitError
+from archfit.io import load_tensors, save_tensors
+from archfit.supernet.sampler import Sampler
+from archfit.supernet.supernet import Supernet
+from archfit.train.trainer import TrainConfig, cosine_lr, make_optimizer
+
+CHECKPOINT = "supernet.safetensors"
+
+
+@dataclass(frozen=True)
+class SupernetStats:
+    epochs: int  # epochs trained in total (including those restored from a checkpoint)
+    resumed_from: int  # epoch the run started at (0 = fresh)
+    steps: int  # optimizer steps taken in this call
+    paths: int  # sub-network forward/backward passes in this call
+    final_loss: float  # mean loss per path over the last epoch
+    seconds: float  # wall time of this call
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """KL(teacher || student) of the softmax distributions, mean over the batch."""
+    return F.kl_div(F.log_softmax(student, 1), F.softmax(teacher, 1), reduction="batchmean")
+
+
+def save_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.Optimizer, epoch: int) -> None:
+    """Weights, momentum buffers and the finished epoch count in one safetensors file, written atomically."""
+    tensors = {f"model.{k}": v for k, v in supernet.state_dict().items()}
+    for name, param in supernet.named_parameters():
+        buffer = optimizer.state.get(param, {}).get("momentum_buffer")
+        if buffer is not None:
+            tensors[f"momentum.{name}"] = buffer
+    tensors["meta.epoch"] = torch.tensor(epoch)
+    save_tensors(path, tensors)
+
+
+def load_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.Optimizer | None = None) -> int:
+    """Restore a checkpoint (weights-only load); returns the number of epochs it had finished."""
+    tensors = load_tensors(path)
+    if "meta.epoch" not in tensors:
+        raise ArchfitError(f"{path} is not an archfit supernet checkpoint (no meta.epoch)")
+    state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        supernet.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ArchfitError(f"{path} does not match this supernet ({str(exc).splitlines()[-1].strip()[:200]})") from None
+    if optimizer is not None:
+        params = dict(supernet.named_parameters())
+        for key, value in tensors.items():
+            if key.startswith("momentum.") and key[9:] in params:
+                optimizer.state[params[key[9:]]]["momentum_buffer"] = value.clone()
+    return int(tensors["meta.epoch"])
+
+
+def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: TrainConfig,
+                   checkpoint: FilePath | None = None, sort_channels: bool = True,
+                   on_epoch: Callable[[int, float], None] | None = None) -> SupernetStats:
+    """Train ``supernet`` in place for ``config.epochs`` epochs (SGD, cosine LR as the stand-alone trainer)."""
+    if config.optimizer != "sgd":
+        raise ArchfitError(f"supernet training uses SGD; optimizer {config.optimizer!r} is not supported")
+    if sampler.max_level > supernet.max_level:
+        raise ArchfitError(f"sampler {sampler.name!r} needs a supernet with max_level >= {sampler.max_level}")
+    optimizer = make_optimizer(supernet, config)
+    n = len(data)
+    steps_per_epoch = max(1, n // config.batch_size)
+    total = config.epochs * steps_per_epoch
+    start_epoch = 0
+    if checkpoint is not None and checkpoint.exists():
+        start_epoch = min(load_checkpoint(checkpoint, supernet, optimizer), config.epochs)
+    sampler.start(supernet, total, steps_per_epoch)
+    begin, steps, visited, epoch_loss = time.perf_counter(), 0, 0, float("nan")
+    supernet.train()
+    for epoch in range(start_epoch, config.epochs):
+        sampler.begin_epoch(epoch, config.seed)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch))
+        running, count = 0.0, 0
+        for i in range(steps_per_epoch):
+            step = epoch * steps_per_epoch + i
+            index = order[i * config.batch_size:(i + 1) * config.batch_size]
+            x, y = data.x[index], data.y[index]
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_lr(step, total, config.lr)
+            optimizer.zero_grad(set_to_none=True)
+            teacher = None
+            for path in sampler.paths(step, x, y):
+                logits = supernet.activate(path.arch)(x)
+                if path.loss == "distill" and teacher is not None:
+                    loss = distill_loss(logits, teacher)
+                else:
+                    loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+                if path.teacher:
+                    teacher = logits.detach()
+                loss.backward()
+                running, count, visited = running + float(loss.detach()), count + 1, visited + 1
+            optimizer.step()
+            steps += 1
+        epoch_loss = running / max(1, count)
+        if not epoch_loss == epoch_loss or epoch_loss == float("inf"):
+            raise ArchfitError(f"supernet training diverged at epoch {epoch} (loss {epoch_loss}); lower --lr")
+        if sort_channels and sampler.sorts_channels:
+            supernet.sort_channels(optimizer)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, supernet, optimizer, epoch + 1)
+        if on_epoch:
+            on_epoch(epoch, epoch_loss)
+    return SupernetStats(config.epochs, start_epoch, steps, visited, epoch_loss, time.perf_counter() - begin)
