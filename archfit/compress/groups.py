@@ -178,8 +178,9 @@ def discover(model: nn.Module, input_shape: tuple[int, ...], ratios: tuple[float
         items, problem, tied = _items(graph, tp_group, module_name, kept_names)
         members = tuple(sorted({i.module for i in items if i.kind == "out"}))
         if tied is not None:
-            others = ", ".join(m for m in members if m != tied) or "no other layer"
-            problem = f"kept layer {tied!r} ties these {channels} channels to {others}"
+            others = ", ".join(m for m in members if m != tied)
+            problem = (f"kept layer {tied!r} ties these {channels} channels to {others}" if others
+                       else f"kept layer {tied!r}: its own {channels} output channels")
         problem = problem or _attention_problem(model, members)
         chunks = 1
         if problem is None:
