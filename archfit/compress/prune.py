@@ -59,23 +59,29 @@ def prune_uniform(model: nn.Module, plan: GroupPlan, criterion: str, ratio: floa
 
 def prune_to_budget(model: nn.Module, plan: GroupPlan, criterion: str, fits: Callable[[nn.Module], bool],
                     data: Split | None = None, knockoff: dict[str, torch.Tensor] | None = None,
-                    round_to: int | None = None, steps: int = 10, seed: int = 0) -> tuple[nn.Module, float]:
-    """The least-pruned model (bisection on the uniform ratio) that ``fits``; returns it and its ratio."""
-    low, high, best = 0.0, 0.9, None  # Torch-Pruning skips groups it would empty
+                    round_to: int | None = None, steps: int = 5, seed: int = 0) -> tuple[nn.Module, float]:
+    """The least-pruned model that ``fits``: the uniform ratio is scanned upwards in steps of 0.1, then
+    bisected; returns the model and its ratio. (A scan, not a plain bisection, because Torch-Pruning
+    skips groups it would empty, so very high ratios can prune less than lower ones.)"""
     if fits(model):
         return copy.deepcopy(model), 0.0
-    top = prune_uniform(model, plan, criterion, high, data, knockoff, round_to, seed)
-    if not fits(top):
-        raise ArchfitError(f"{criterion} pruning of every searchable group by 90% still exceeds the budget")
-    best, ratio = top, high
+    low, best, high = 0.0, None, None
+    for ratio in [round(0.1 * k, 2) for k in range(1, 10)] + [0.95]:
+        candidate = prune_uniform(model, plan, criterion, ratio, data, knockoff, round_to, seed)
+        if fits(candidate):
+            best, high = candidate, ratio
+            break
+        low = ratio
+    if best is None:
+        raise ArchfitError(f"{criterion} pruning of every searchable group by up to 95% still exceeds the budget")
     for _ in range(steps):
         mid = (low + high) / 2
         candidate = prune_uniform(model, plan, criterion, mid, data, knockoff, round_to, seed)
         if fits(candidate):
-            best, ratio, high = candidate, mid, mid
+            best, high = candidate, mid
         else:
             low = mid
-    return best, ratio
+    return best, high
 
 
 def _gradients(model: nn.Module, data: Split | None, seed: int, batches: int = 8, batch_size: int = 64) -> None:
