@@ -13,8 +13,9 @@ from archfit.compress.width_supernet import ChannelGate, costs_fit, sample_at_bu
 from archfit.cost import count_flops, count_params
 from archfit.errors import ArchfitError
 from archfit.models.mobilenet import MobileNetV2
-from archfit.models.resnet import ResNet1d
+from archfit.models.resnet import ResNet1d, ResNet20
 from archfit.models.toys import ConcatNet, GroupedNet, SEDenseNet
+from archfit.models.vit import ViT
 
 CASES = [
     (lambda: ResNet1d(depth=8, width=8), (1, 16)),
@@ -22,6 +23,8 @@ CASES = [
     (lambda: GroupedNet(width=16), (3, 8, 8)),
     (lambda: SEDenseNet(width=8, growth=8), (3, 8, 8)),
     (lambda: MobileNetV2(in_channels=3, stem=8, last=32, stages=((1, 8, 1, 1), (2, 16, 2, 2))), (3, 8, 8)),
+    (lambda: ViT(input_shape=(1, 8, 8), patch=4, dim=16, depth=2, heads=2), (1, 8, 8)),
+    (lambda: ResNet20(in_channels=1, width=4), (1, 8, 8)),
 ]
 
 
