@@ -143,7 +143,8 @@ def reach_text(ctx: Context, reach: Cost | None = None) -> str:
     ties = [f"kept layer {lo.tied_to!r} ties {lo.channels} channels ({lo.reason.split(' to ', 1)[-1]})"
             for lo in ctx.plan.left_out if lo.tied_to and " ties " in lo.reason]
     text = (f"The budget can go down to {format_quantity(reach.flops)} FLOPs "
-            f"({100 * reach.flops / ctx.before['flops']:.1f}% of the original) and {format_quantity(reach.params)} params.")
+            f"({100 * reach.flops / ctx.before['flops']:.1f}% of the original), {format_quantity(reach.params)} params"
+            + (f" and {reach.latency_ms:.3f} ms batch-1 latency" if reach.latency_ms is not None else "") + ".")
     return text + (" " + "; ".join(ties) + "." if ties else "")
 
 
@@ -181,7 +182,7 @@ def _width(ctx: Context, budget: Budget, log) -> tuple[nn.Module, dict[str, Any]
     gate = ChannelGate(supernet, plan)
     fits = costs_fit(ctx.cost, budget.max_flops, budget.max_params)
     if budget.max_latency_ms is not None:
-        fits = _with_latency(ctx, supernet, budget, fits)
+        fits = _with_latency(ctx, budget, fits)
     try:
         losses = train_supernet(supernet, gate, ctx.data.train, SupernetConfig(
             epochs=c.supernet_epochs, batch_size=c.batch_size, lr=c.lr / 2.5, seed=c.seed), fits)
@@ -205,7 +206,7 @@ def _width(ctx: Context, budget: Budget, log) -> tuple[nn.Module, dict[str, Any]
                                       for w, s in result.history]}
 
 
-def _with_latency(ctx: Context, supernet: nn.Module, budget: Budget, fits):
+def _with_latency(ctx: Context, budget: Budget, fits):
     cache: dict[tuple[int, ...], float] = {}
 
     def check(widths: dict[str, int]) -> bool:
@@ -213,7 +214,8 @@ def _with_latency(ctx: Context, supernet: nn.Module, budget: Budget, fits):
             return False
         key = tuple(widths[g.name] for g in ctx.plan.groups)
         if key not in cache:
-            cache[key] = measure_latency(extract(supernet, ctx.plan, widths), ctx.data.input_shape,
+            # time the architecture only: extract from the hook-free original, not the masked supernet
+            cache[key] = measure_latency(extract(ctx.model, ctx.plan, widths), ctx.data.input_shape,
                                          repeats=10, threads=ctx.config.latency_threads).median_ms
         return cache[key] <= budget.max_latency_ms
     return check
