@@ -36,12 +36,13 @@ def run_and_save(config: SlimConfig, out: Path, log=print) -> dict[str, Any]:
                       "widths": entry["widths"], "data": config.data})
         entry["folder"] = str(out / method)
         methods.append(entry)
+    order = {name: i for i, (name, _) in enumerate(ctx.model.named_modules())}
     results = {
         "config": config_dict(config), "data": {"name": ctx.data.name, "input_shape": list(ctx.data.input_shape),
                                                 "num_classes": ctx.data.num_classes},
         "budget": budget.to_dict(), "budget_text": budget.describe(), "reach": reach_text(ctx),
         "groups": [{"name": g.name, "channels": g.channels, "choices": list(g.choices), "members": g.members}
-                   for g in ctx.plan.groups],
+                   for g in sorted(ctx.plan.groups, key=lambda g: order[g.name])],  # in forward order
         "left_out": [{"name": lo.name, "channels": lo.channels, "reason": lo.reason, "tied_to": lo.tied_to}
                      for lo in ctx.plan.left_out],
         "methods": methods, "units": UNITS, "seconds": time.perf_counter() - start,
