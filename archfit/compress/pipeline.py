@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -99,8 +100,6 @@ def prepare(config: SlimConfig, data: DataModule | None = None, log=print) -> Co
     torch.manual_seed(config.seed)
     model = build_model(config.model, args)
     if config.weights:
-        from pathlib import Path
-
         load_weights(model, Path(config.weights))
     else:
         log(f"no --weights: training {config.model} for {config.pretrain_epochs} epochs first")
