@@ -66,3 +66,17 @@ def test_unknown_strategy_and_sampler_are_named():
         create_strategy("annealing")
     with pytest.raises(ArchfitError, match="unknown Optuna sampler 'foo'"):
         create_strategy("optuna:foo")
+
+
+def test_evolution_does_not_collapse_onto_known_archs():
+    """In a tiny space, regularized evolution keeps proposing new archs until the space is exhausted."""
+    space = create_space("chain", stage_channels=[8], max_depth=1, kernels=[3, 5], expansions=[1, 2],
+                         widths=[0.5, 1.0])
+    strategy = create_strategy("evolution", population=3, sample_size=2)
+    strategy.start(Problem(space, "score", lambda a: True, lambda a: Cost(1, 1), "flops", 0))
+    keys = []
+    for number in range(space.size()):
+        arch = strategy.ask()
+        keys.append(arch.key)
+        strategy.tell(Trial(number, arch, TrialState.COMPLETE, metrics={"score": synthetic(arch)}))
+    assert len(set(keys)) >= space.size() - 1

@@ -1,5 +1,10 @@
 """Regularized (aging) evolution, Real et al. 2019: tournament-select a parent from the living
-population, mutate one choice, add the child and retire the oldest member."""
+population, mutate one choice, add the child and retire the oldest member.
+
+Children that were already proposed are re-drawn (then, failing that, a fresh random arch is
+used): without this the population can collapse onto archs whose results are known, and every ask
+is a duplicate that teaches nothing.
+"""
 
 from __future__ import annotations
 
@@ -22,24 +27,33 @@ class RegularizedEvolution(Strategy):
     def start(self, problem: Problem) -> None:
         super().start(problem)
         self.alive: deque[tuple[Arch, float]] = deque(maxlen=self.population)
-        self.asked = 0
+        self.proposed: set[str] = set()
 
     def ask(self) -> Arch:
-        self.asked += 1
         if len(self.alive) < self.population:
-            return self.sample_feasible()
-        picks = self.rng.choice(len(self.alive), size=min(self.sample_size, len(self.alive)), replace=False)
-        parent = max((self.alive[i] for i in picks), key=lambda member: member[1])[0]
-        return self.mutate_feasible(parent)
+            arch = self.fresh_sample()
+        else:
+            picks = self.rng.choice(len(self.alive), size=min(self.sample_size, len(self.alive)), replace=False)
+            parent = max((self.alive[i] for i in picks), key=lambda member: member[1])[0]
+            arch = self.mutate_feasible(parent)
+        self.proposed.add(arch.key)
+        return arch
+
+    def fresh_sample(self, tries: int = 20) -> Arch:
+        arch = self.sample_feasible()
+        for _ in range(tries):
+            if arch.key not in self.proposed:
+                break
+            arch = self.sample_feasible()
+        return arch
 
     def mutate_feasible(self, parent: Arch, tries: int = 50) -> Arch:
         space = self.problem.space
-        child = space.mutate(parent, self.rng)
         for _ in range(tries):
-            if self.problem.feasible(child):
-                return child
             child = space.mutate(parent, self.rng)
-        return self.sample_feasible()
+            if child.key not in self.proposed and self.problem.feasible(child):
+                return child
+        return self.fresh_sample()
 
     def tell(self, trial: Trial) -> None:
         value = self.value(trial)
