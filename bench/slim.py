@@ -71,10 +71,11 @@ def run_task(task: dict) -> list[dict]:
     return out
 
 
-def paired_speedups(records: list[dict], rounds: int = 7) -> None:
+def paired_speedups(records: list[dict], cache_file: Path, rounds: int = 7) -> None:
     """Re-measure latency speedups robustly on a shared machine: rebuild each distinct architecture
     (original and slimmed, random weights), time both in alternating rounds (1 thread, median of
-    repeats per round) and keep the median of the per-round ratios. Adds ``paired_speedup`` to records."""
+    repeats per round) and keep the median of the per-round ratios. Adds ``paired_speedup`` to records;
+    results are cached per architecture in ``cache_file``."""
     import torch
 
     torch.set_num_threads(1)
@@ -83,7 +84,9 @@ def paired_speedups(records: list[dict], rounds: int = 7) -> None:
     from archfit.cost import measure_latency
 
     shapes = {"mnist1d": (1, 40), "digits": (1, 8, 8)}
-    cache: dict[str, dict] = {}
+    from archfit.io import atomic_write_json
+
+    cache: dict[str, dict] = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
     for record in records:
         spec, args, data_name, _ = ROWS[record["row"]]
         shape = shapes[data_name]
@@ -98,6 +101,7 @@ def paired_speedups(records: list[dict], rounds: int = 7) -> None:
                           for _ in range(rounds)]
                 result[f"b{batch}"] = float(np.median(ratios))
             cache[key] = result
+            atomic_write_json(cache_file, cache)  # resumable: measured architectures are not timed again
         record["paired_speedup"] = cache[key]
 
 
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.paired_latency:
             from archfit.io import atomic_write_json
 
-            paired_speedups(data["records"])
+            paired_speedups(data["records"], args.out.with_suffix(".latency.json"))
             data["table"] = table(data["records"])
             atomic_write_json(args.out, data)
         print(table(data["records"]))
