@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,prune,onnx]'
+	$(BIN)/pip install -q -e '.[test,onnx,ray]'
 	touch $(STAMP)
 
 setup: $(STAMP)
