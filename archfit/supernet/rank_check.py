@@ -90,7 +90,7 @@ def rank_check(space: Space, data: DataModule, archs: Sequence[Arch], rules: Seq
     result["params_baseline"] = ranking_metrics([r.params for r in runs], truth, top_k)
     result["flops_baseline"] = ranking_metrics([r.flops for r in runs], truth, top_k)
     result["noise_ceiling"] = {"kendall_tau": noise_ceiling(table), "seeds": list(seeds),
-                               "archs": sum(len(runs) == len(seeds) for runs in table)}
+                               "n_archs": sum(len(runs) == len(seeds) for runs in table)}
     result["ground_truth"] = {
         "metric": "stand-alone test accuracy (fraction), mean over seeds", "epochs": standalone.epochs,
         "k": len(archs), "runs": sum(len(runs) for runs in table),
