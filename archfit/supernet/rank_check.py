@@ -47,7 +47,8 @@ def rule_scores(space: Space, data: DataModule, archs: Sequence[Arch], rule: str
 
     stats = train_supernet(supernet, sampler, data.train, config, checkpoint, on_epoch=on_epoch)
     key = checkpoint.stem
-    if stats.steps:
+    if stats.steps:  # re-read first: another process may have recorded its own rule meanwhile
+        times = read_json(times_file, "supernet training times") if times_file.exists() else {}
         times[key] = (times.get(key, 0.0) if stats.resumed_from else 0.0) + stats.seconds
         atomic_write_json(times_file, times)
     estimator = SupernetEstimator(supernet, data, seed=config.seed)
