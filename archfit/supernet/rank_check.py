@@ -47,7 +47,8 @@ def rule_scores(space: Space, data: DataModule, archs: Sequence[Arch], rule: str
 
     stats = train_supernet(supernet, sampler, data.train, config, checkpoint, on_epoch=on_epoch)
     key = checkpoint.stem
-    if stats.steps:
+    if stats.steps:  # re-read first: another process may have recorded its own rule meanwhile
+        times = read_json(times_file, "supernet training times") if times_file.exists() else {}
         times[key] = (times.get(key, 0.0) if stats.resumed_from else 0.0) + stats.seconds
         atomic_write_json(times_file, times)
     estimator = SupernetEstimator(supernet, data, seed=config.seed)
@@ -90,7 +91,7 @@ def rank_check(space: Space, data: DataModule, archs: Sequence[Arch], rules: Seq
     result["params_baseline"] = ranking_metrics([r.params for r in runs], truth, top_k)
     result["flops_baseline"] = ranking_metrics([r.flops for r in runs], truth, top_k)
     result["noise_ceiling"] = {"kendall_tau": noise_ceiling(table), "seeds": list(seeds),
-                               "archs": sum(len(runs) == len(seeds) for runs in table)}
+                               "n_archs": sum(len(runs) == len(seeds) for runs in table)}
     result["ground_truth"] = {
         "metric": "stand-alone test accuracy (fraction), mean over seeds", "epochs": standalone.epochs,
         "k": len(archs), "runs": sum(len(runs) for runs in table),

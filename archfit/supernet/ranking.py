@@ -27,8 +27,8 @@ def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: to
                     repeats: int = 7, seed: int = 0) -> dict[str, float]:
     """Seconds per training step: the supernet (sampler included) vs the same sub-networks trained alone.
 
-    One supernet step visits the rule's paths on batch ``(x, y)``; the stand-alone reference trains
-    each of those sub-networks, extracted as physical networks, on the same batch with its own SGD
+    One supernet step runs the rule (sampling, and any search it does) and visits one fixed set of
+    the rule's paths on batch ``(x, y)``; the stand-alone reference trains each of those sub-networks, extracted as physical networks, on the same batch with its own SGD
     step. Measurements are interleaved and the median of ``repeats`` is kept (robust to a busy CPU).
     ``throughput_ratio`` = stand-alone seconds / supernet seconds (1.0 = weight sharing is free);
     ``throughput_ratio_paths`` leaves out the sampler's own work (e.g. CafeNet's min-min search).
@@ -44,7 +44,7 @@ def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: to
     sup, sup_paths, ref = [], [], []
     for _ in range(repeats):
         begin = time.perf_counter()
-        paths = sampler.paths(0, x, y)
+        sampler.paths(0, x, y)  # the rule's own work (timed); the step below reuses the fixed paths
         sampled = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         teacher = None

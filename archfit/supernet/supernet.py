@@ -55,6 +55,7 @@ class Supernet(nn.Module):
             for c in sorted(set(widths)):
                 self.register_buffer(f"channels_s{s}_c{c}", torch.arange(c), persistent=True)
         self._arch: Arch = space.largest()
+        self._sets: dict[tuple[int, int], Channels] = {}  # (stage, channels) -> prefix length or index set
 
     # -- choices -----------------------------------------------------------------------------------
     @property
@@ -90,8 +91,15 @@ class Supernet(nn.Module):
     def stage_channels(self, stage: int, width: float) -> Channels:
         """The active channels of a stage's stream: a prefix length, or the stored free channel set."""
         c = self.space.stage_width(stage, width)
-        index = getattr(self, f"channels_s{stage}_c{c}")
-        return c if bool((index == torch.arange(c)).all()) else index
+        cached = self._sets.get((stage, c))
+        if cached is None:
+            index = getattr(self, f"channels_s{stage}_c{c}")
+            cached = self._sets[(stage, c)] = c if bool((index == torch.arange(c)).all()) else index
+        return cached
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # channel sets may change: forget the cache
+        self._sets.clear()
+        super()._load_from_state_dict(*args, **kwargs)
 
     def set_channels(self, stage: int, width: float, index: torch.Tensor) -> None:
         c = self.space.stage_width(stage, width)
@@ -100,6 +108,7 @@ class Supernet(nn.Module):
             raise ArchfitError(f"channel set {index.tolist()} for stage {stage} must hold {c} distinct channels "
                                f"below {max(self.widths[stage])}")
         getattr(self, f"channels_s{stage}_c{c}").copy_(index)
+        self._sets.pop((stage, c), None)
 
     def activate(self, arch: Arch) -> Supernet:
         self._arch = self.space.validate(arch)
