@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-params", help="parameter budget (e.g. 50k)")
     p.add_argument("--max-latency-ms", help="median batch-1 CPU latency budget in ms, measured here")
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--executor", default=d.executor, help="local | processes:N | ray | ray:N | ray:auto | ray://HOST:PORT, optionally + ',ordered' (see docs/scale.md)")
+    p.add_argument("--executor", default=d.executor,
+                   help="local | processes:N | ray | ray:N | ray:auto | ray://HOST:PORT, optionally + ',ordered'")
     p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (same settings)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -46,9 +46,6 @@ class _Worker:
     def estimate(self, arch_json: str) -> Estimate:
         return self.estimator.estimate(Arch.from_json(arch_json))
 
-    def pid(self) -> int:
-        return os.getpid()
-
 
 @dataclass
 class _Attempt:
@@ -112,10 +109,6 @@ class RayExecutor(Executor):
 
     def _new_actor(self) -> Any:
         return self._actor_class.remote(self._estimator_ref, self._threads)
-
-    def worker_pids(self) -> list[int]:
-        """Process ids of the idle actors (for tests that kill one)."""
-        return self._ray.get([actor.pid.remote() for actor in self._free])
 
     def submit(self, arch: Arch) -> Future[Estimate]:
         outer: Future[Estimate] = Future()

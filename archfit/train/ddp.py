@@ -22,6 +22,7 @@ import argparse
 import copy
 import os
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -50,8 +51,6 @@ def setup() -> tuple[int, int, torch.device]:
 
 def train_ddp(model: nn.Module, data: Split, config: TrainConfig, device: torch.device | None = None) -> TrainStats:
     """Train ``model`` in place across the process group; the same schedule as ``archfit.train.train``."""
-    import time
-
     rank, world = dist.get_rank(), dist.get_world_size()
     if config.batch_size % world:
         raise ArchfitError(f"global batch {config.batch_size} is not divisible by {world} processes")
