@@ -113,7 +113,13 @@ class RayExecutor(Executor):
     def submit(self, arch: Arch) -> Future[Estimate]:
         outer: Future[Estimate] = Future()
         outer.set_running_or_notify_cancel()
-        actor = self._free.pop() if self._free else self._new_actor()
+        if self._free:
+            actor = self._free.pop()
+        else:  # more in flight than workers: queue behind the least busy actor (a new one might get no CPU)
+            load: dict[int, list] = {}
+            for attempt in self._attempts.values():
+                load.setdefault(id(attempt.actor), [attempt.actor, 0])[1] += 1
+            actor = min(load.values(), key=lambda pair: pair[1])[0]
         arch_json = arch.to_json()
         self._attempts[outer] = _Attempt(actor.estimate.remote(arch_json), actor, arch_json)
         return outer
