@@ -171,7 +171,7 @@ def test_damaged_store_is_reported_and_never_written(offset, junk, truncate):
 
 
 def test_stored_settings_of_the_wrong_type_are_one_line(tmp_path):
-    for bad in ({"trials": "many"}, {"epochs": None}, {"space_args": 3}, {"lr": "fast"}, {"budget": 1}):
+    for bad in ({"trials": "many"}, {"epochs": None}, {"space_args": 3}, {"lr": "fast"}, [1, 2]):
         folder = tmp_path / str(len(list(tmp_path.iterdir())))
         store = make_run_folder(folder, bad)
         before = store.read_bytes()
