@@ -84,7 +84,12 @@ class SearchConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        if not isinstance(data, dict):
+            raise ArchfitError(f"stored settings {str(data)[:80]!r} are not a mapping of setting names to values")
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (TypeError, ValueError) as exc:  # a damaged or hand-edited run: wrong types
+            raise ArchfitError(f"stored settings are damaged ({str(exc)[:120]})") from None
 
     def differences(self, other: SearchConfig) -> list[str]:
         """Settings that differ, as ``name: stored → given`` (for refusing a mismatched resume)."""

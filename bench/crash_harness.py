@@ -14,6 +14,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,21 @@ def check_store(out: Path) -> int:
     return sum(t.state.value == "complete" for t in trials)
 
 
+def progress(out: Path) -> int:
+    """Finished trials in the store, read without locking the driver out (0 before it exists)."""
+    path = out / "store.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            return db.execute("SELECT count(*) FROM trials WHERE state != 'running'").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
 def summary(out: Path) -> dict:
     results = json.loads((out / "results.json").read_text())
     return {"best": [results["best"]["key"], results["best"]["metrics"]],
@@ -72,19 +88,28 @@ def harness(work: Path, kills: int, seed: int = 0, args: list[str] | None = None
     finish(launch(work / "clean", args, resume=False))
     clean_seconds = time.perf_counter() - start
     out, log = work / "killed", []
+    trials = int(args[args.index("--trials") + 1])
     while len(log) < kills:
-        process = launch(out, args, resume=(out / "store.sqlite").exists() or out.exists())
-        delay = rng.uniform(0.3, clean_seconds)
+        process = launch(out, args, resume=out.exists())
+        began = time.perf_counter()
+        if rng.random() < 0.7:  # most kills aimed at the search: after a random number of new results
+            target = min(trials, progress(out) + rng.randint(0, 2))
+            while process.poll() is None and progress(out) < target and time.perf_counter() - began < clean_seconds:
+                time.sleep(0.05)
+            pause = rng.uniform(0.0, 1.0)
+        else:  # the rest at any moment: start-up, replay, final training, writing the outputs
+            pause = rng.uniform(0.3, clean_seconds)
         try:
-            process.wait(timeout=delay)
+            process.wait(timeout=pause)
         except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
-            log.append({"after_s": round(delay, 2), "complete_trials": check_store(out)})
+            log.append({"after_s": round(time.perf_counter() - began, 2), "complete_trials": check_store(out)})
             continue
         if process.returncode != 0:
             raise RuntimeError(f"resumed run failed: {process.stderr.read().decode()[-500:]}")
-        log.append({"after_s": round(delay, 2), "complete_trials": check_store(out), "finished": True})
+        log.append({"after_s": round(time.perf_counter() - began, 2), "complete_trials": check_store(out),
+                    "finished": True})
         for path in (out / "results.json", out / "report.html"):
             path.unlink(missing_ok=True)  # finished before the kill: keep killing a fresh resume
     finish(launch(out, args, resume=True))

@@ -46,9 +46,6 @@ class _Worker:
     def estimate(self, arch_json: str) -> Estimate:
         return self.estimator.estimate(Arch.from_json(arch_json))
 
-    def pid(self) -> int:
-        return os.getpid()
-
 
 @dataclass
 class _Attempt:
@@ -113,14 +110,16 @@ class RayExecutor(Executor):
     def _new_actor(self) -> Any:
         return self._actor_class.remote(self._estimator_ref, self._threads)
 
-    def worker_pids(self) -> list[int]:
-        """Process ids of the idle actors (for tests that kill one)."""
-        return self._ray.get([actor.pid.remote() for actor in self._free])
-
     def submit(self, arch: Arch) -> Future[Estimate]:
         outer: Future[Estimate] = Future()
         outer.set_running_or_notify_cancel()
-        actor = self._free.pop() if self._free else self._new_actor()
+        if self._free:
+            actor = self._free.pop()
+        else:  # more in flight than workers: queue behind the least busy actor (a new one might get no CPU)
+            load: dict[int, list] = {}
+            for attempt in self._attempts.values():
+                load.setdefault(id(attempt.actor), [attempt.actor, 0])[1] += 1
+            actor = min(load.values(), key=lambda pair: pair[1])[0]
         arch_json = arch.to_json()
         self._attempts[outer] = _Attempt(actor.estimate.remote(arch_json), actor, arch_json)
         return outer

@@ -1,4 +1,9 @@
-"""Trials on disk: one SQLite file per run (WAL, synchronous=FULL, one writer: the driver).
+"""Trials on disk: one SQLite file per run (WAL, synchronous=NORMAL, one writer: the driver).
+
+WAL with synchronous=NORMAL keeps every committed transaction through a kill of the process (the crash
+harness checks it) and never corrupts the file; only a power loss or OS crash can drop the last few
+commits, whose trials a resumed run then simply evaluates again. It costs ~0.2 ms per trial here, FULL
+~15 ms (an fsync on every commit).
 
 A trial is written as RUNNING before its estimate starts and updated to COMPLETE or FAILED after, in
 one transaction each, so a SIGKILL at any moment leaves either a finished trial or a RUNNING one that
@@ -113,7 +118,7 @@ class Store:
     def _connect(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(str(path), timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
         return db
 
     def close(self) -> None:
