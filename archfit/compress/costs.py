@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from archfit.cost.probe import probe_forward
 from archfit.compress.groups import GroupPlan
 from archfit.cost import count_flops, count_params
 
@@ -99,14 +100,5 @@ def _layers(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, _Layer]
             layers[name] = _Layer("bn", module.num_features, module.num_features, 0.0, 0, count)
 
     kinds = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._BatchNorm)
-    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    finally:
-        for handle in hooks:
-            handle.remove()
-        model.train(was_training)
+    probe_forward(model, input_shape, hooks=[(m, hook) for m in model.modules() if isinstance(m, kinds)])
     return layers

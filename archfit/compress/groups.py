@@ -19,6 +19,7 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
+from archfit.cost.probe import probe_forward
 from archfit.errors import ArchfitError
 
 DEFAULT_RATIOS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
@@ -134,17 +135,9 @@ def first_and_last_layers(model: nn.Module, input_shape: tuple[int, ...]) -> tup
     """Names of the first and last Conv/Linear modules called in a forward pass (input layer, classifier)."""
     names = {module: name for name, module in model.named_modules()}
     called: list[str] = []
-    hooks = [m.register_forward_hook(lambda mod, _i, _o: called.append(names[mod]))
-             for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear))]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
+    probe_forward(model, input_shape, hooks=[(m, lambda mod, _i, _o: called.append(names[mod]))
+                                             for m in model.modules()
+                                             if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear))])
     if not called:
         raise ArchfitError("the model has no Conv or Linear layer called in forward: nothing to slim")
     return called[0], called[-1]

@@ -13,18 +13,13 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from archfit.cost.probe import probe_forward
+
 
 def count_flops(model: nn.Module, input_shape: tuple[int, ...], batch: int = 1) -> int:
     """FLOPs (2 x MACs) of one forward pass at ``batch`` samples of shape ``input_shape``."""
-    device = _device_of(model)
-    example = torch.zeros(batch, *input_shape, device=device)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(example)
-    finally:
-        model.train(was_training)
+    with FlopCounterMode(display=False) as counter:
+        probe_forward(model, input_shape, batch, device=device_of(model))
     return int(counter.get_total_flops())
 
 
@@ -38,7 +33,7 @@ def count_params(model: nn.Module) -> int:
     return total
 
 
-def _device_of(model: nn.Module) -> torch.device:
+def device_of(model: nn.Module) -> torch.device:
     for tensor in list(model.parameters()) + list(model.buffers()):
         return tensor.device
     return torch.device("cpu")

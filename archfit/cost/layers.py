@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from archfit.cost.flops import device_of
+from archfit.cost.probe import probe_forward
 
 
 @dataclass(frozen=True)
@@ -22,13 +24,8 @@ class LayerCost:
 
 def layer_costs(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerCost]:
     """In execution-independent module order; FlopCounterMode attributes FLOPs to module names."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(torch.zeros(1, *input_shape, device=next(model.parameters()).device))
-    finally:
-        model.train(was_training)
+    with FlopCounterMode(display=False) as counter:
+        probe_forward(model, input_shape, device=device_of(model))
     root = type(model).__name__
     flops = {name.split(".", 1)[1] if "." in name else "": sum(ops.values())
              for name, ops in counter.get_flop_counts().items() if name.startswith(root)}
