@@ -159,13 +159,15 @@ def _search(config, space, strategy, executor, store, budget, cost, metric, prog
     with progress_bar(progress) as bar:
         task = bar.add_task(f"search {config.space}/{config.strategy}", total=config.trials, status="")
         best = [float("-inf")]
+        # finished trials already in the store (a resume replays them without calling on_trial)
+        finished = [sum(t.state is not TrialState.RUNNING for t in store.trials())]
 
         def on_trial(trial: Trial) -> None:
             value = trial.value(metric)
             if value is not None:
                 best[0] = max(best[0], value)
-            bar.update(task, completed=len(store.trials(TrialState.COMPLETE)) + len(store.trials(TrialState.FAILED)),
-                       status=f"best {metric} {best[0]:.4f}")
+            finished[0] += 1
+            bar.update(task, completed=min(finished[0], config.trials), status=f"best {metric} {best[0]:.4f}")
 
         search = Search(space, strategy, executor, store, budget, cost, metric, config.trials, config.seed, on_trial)
         trials = search.run()
