@@ -105,12 +105,12 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
             estimator, supernet_info = supernet_estimator(config, space, data, out, progress)
         elif not tabular:
             estimator = TrainEstimator(space, data, config.train_config(config.epochs))
+        executor = create_executor(config.executor, estimator)  # may fail to join a cluster: nothing left behind
     except BaseException:
         store.close()
         if created and not (out / "supernet.safetensors").exists():  # a checkpoint is worth resuming
             shutil.rmtree(out, ignore_errors=True)
         raise
-    executor = create_executor(config.executor, estimator)
     try:
         trials = _search(config, space, strategy, executor, store, budget, cost, estimator.metric, progress)
         search_seconds = time.perf_counter() - start

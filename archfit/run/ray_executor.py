@@ -1,6 +1,6 @@
 """Estimates on a Ray cluster: one actor per worker, each holding the estimator, fed one arch at a time.
 
-Security, decided here rather than left to Ray's defaults (observed with Ray 2.60):
+Security, decided rather than left to Ray's defaults (observed with Ray 2.60; the code is in ``ray_cluster``):
 - A private head (``--executor ray`` / ``ray:N``) listens on 127.0.0.1 only. Ray otherwise binds its GCS,
   raylet and object manager to the machine's external address, reachable from the network.
 - Token authentication stays on, with a fresh random token per head passed to Ray's processes through
@@ -15,23 +15,14 @@ its node lost) is replaced and its trial re-queued, up to ``MAX_RETRIES`` times.
 from __future__ import annotations
 
 import os
-import secrets
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from archfit.errors import ArchfitError
 from archfit.estimate.base import Estimate, Estimator
 from archfit.run.executors import MAX_RETRIES, Executor, WorkerLost
+from archfit.run.ray_cluster import import_ray, join_cluster, start_local_head
 from archfit.space.base import Arch
-
-
-def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise ArchfitError("executor 'ray' needs Ray: pip install 'archfit[ray]'") from None
-    return ray
 
 
 class _Worker:
@@ -55,28 +46,6 @@ class _Attempt:
     tries: int = 0
 
 
-def start_local_head(num_cpus: int) -> dict[str, Any]:
-    """Start a private Ray head on 127.0.0.1 with token auth and connect this process to it."""
-    ray = import_ray()
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
-    if os.environ["RAY_AUTH_MODE"] == "token":
-        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray then resolves 127.0.0.1 to itself, not the LAN IP
-    from ray._private import ray_constants
-    from ray._raylet import AuthenticationTokenLoader, Config
-
-    ray_constants.ENABLE_RAY_CLUSTER = False  # same switch, for a ray module imported before this call
-    Config.initialize("")  # re-read RAY_AUTH_MODE (Ray caches its config at import), as ray.init does itself
-    AuthenticationTokenLoader.instance().reset_cache()
-    context = ray.init(_node_ip_address="127.0.0.1", num_cpus=num_cpus, include_dashboard=False,
-                       log_to_driver=False, configure_logging=False)
-    info = dict(context.address_info)
-    if info.get("node_ip_address") != "127.0.0.1":
-        ray.shutdown()
-        raise ArchfitError(f"Ray head started on {info.get('node_ip_address')}, not 127.0.0.1; refusing to use it")
-    return info
-
-
 class RayExecutor(Executor):
     """``address=None``: start and own a head on loopback; else join ``address`` ("auto" | "ray://HOST:PORT").
 
@@ -95,11 +64,7 @@ class RayExecutor(Executor):
             self.address_info = start_local_head(head_cpus or workers or os.cpu_count() or 1)
             self.owns_cluster = True
         else:
-            try:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-            except Exception as exc:  # ConnectionError, AuthenticationError, ...
-                raise ArchfitError(f"cannot join Ray cluster {address!r}: {str(exc).strip().splitlines()[0][:200]}") \
-                    from None
+            join_cluster(address)
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._actor_class = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
         self._estimator_ref = ray.put(estimator)
