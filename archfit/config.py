@@ -39,6 +39,7 @@ class SearchConfig:
     sampler: str = "sandwich"  # supernet sampling rule (estimator "supernet" only)
     supernet_epochs: int = 30  # epochs of supernet training (estimator "supernet" only)
     final: str = "train"  # chosen arch: "train" from scratch | "finetune" inherited supernet weights
+    supernet: str | None = None  # estimator "supernet": start from this checkpoint (e.g. trained with DDP)
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -57,6 +58,8 @@ class SearchConfig:
             raise ArchfitError(f"--supernet-epochs {self.supernet_epochs} must be >= 1")
         if self.final not in ("train", "finetune"):
             raise ArchfitError(f"--final {self.final!r} must be 'train' or 'finetune'")
+        if self.supernet is not None and self.estimator != "supernet":
+            raise ArchfitError(f"--supernet {self.supernet} needs --estimator supernet")
         if self.estimator == "supernet":
             from archfit.supernet.sampler import create_sampler
 

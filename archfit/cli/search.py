@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("--column", default=d.column, help=f"tabular estimator: metric column (default {d.column})")
     p.add_argument("--sampler", default=d.sampler, help="supernet sampling rule: uniform | sandwich | cafenet | close")
     p.add_argument("--supernet-epochs", type=int, default=d.supernet_epochs, help="supernet training epochs")
+    p.add_argument("--supernet", metavar="PATH", help="supernet estimator: start from this trained checkpoint "
+                                                     "(e.g. from torchrun -m archfit.supernet.ddp; see docs/scale.md)")
     p.add_argument("--final", default=d.final, choices=["train", "finetune"],
                    help="chosen arch: train from scratch, or fine-tune inherited supernet weights")
     p.add_argument("--epochs", type=int, default=d.epochs, help="training epochs per candidate")
@@ -60,7 +62,7 @@ def config_from_args(args) -> SearchConfig:
         final_epochs=args.final_epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
         label_smoothing=args.label_smoothing, max_flops=args.max_flops, max_params=args.max_params,
         max_latency_ms=args.max_latency_ms, seed=args.seed, executor=args.executor, threads=args.threads,
-        sampler=args.sampler, supernet_epochs=args.supernet_epochs, final=args.final)
+        sampler=args.sampler, supernet_epochs=args.supernet_epochs, final=args.final, supernet=args.supernet)
 
 
 def run(args) -> int:

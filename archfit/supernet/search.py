@@ -10,21 +10,23 @@ import torch
 from torch import nn
 
 from archfit.data.base import DataModule
+from archfit.errors import ArchfitError
 from archfit.estimate.supernet import SupernetEstimator
+from archfit.io import atomic_write_bytes, load_tensors
 from archfit.space.base import Arch, Space
-from archfit.supernet.sampler import create_sampler
+from archfit.supernet.sampler import Sampler, create_sampler
 from archfit.supernet.supernet import Supernet
-from archfit.supernet.training import CHECKPOINT, train_supernet
+from archfit.supernet.training import CHECKPOINT, Replicas, SupernetStats, train_supernet
 from archfit.train import TrainConfig, train
 
 FINETUNE_LR_FACTOR = 0.1  # fine-tuning inherited weights starts from a good point: a tenth of the peak LR
 
 
-def supernet_estimator(config, space: Space, data: DataModule, out: Path,
-                       progress: bool = True) -> tuple[SupernetEstimator, dict[str, Any]]:
-    """Train (or resume, or reload) the run's supernet in ``out/supernet.safetensors``; its estimator and a summary."""
+def train_run_supernet(config, space: Space, data: DataModule, checkpoint: Path, progress: bool = True,
+                       replicas: Replicas | None = None) -> tuple[Supernet, Sampler, SupernetStats]:
+    """Train (or resume from ``checkpoint``) the supernet a run's settings describe; one process or DDP."""
     sampler = create_sampler(config.sampler)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # every DDP rank builds the same initial weights
     supernet = Supernet(space, sampler.max_level)
     train_config = config.train_config(config.supernet_epochs)
 
@@ -33,10 +35,29 @@ def supernet_estimator(config, space: Space, data: DataModule, out: Path,
             print(f"supernet {sampler.name}: epoch {epoch + 1}/{config.supernet_epochs}, mean loss per path {loss:.4f}",
                   flush=True)
 
-    stats = train_supernet(supernet, sampler, data.train, train_config, out / CHECKPOINT, on_epoch=report)
+    if replicas is not None:
+        supernet.to(replicas.device)
+    stats = train_supernet(supernet, sampler, data.train, train_config, checkpoint, on_epoch=report, replicas=replicas)
+    return supernet, sampler, stats
+
+
+def import_checkpoint(source: str, target: Path) -> None:
+    """Copy a supernet trained elsewhere (``--supernet``, e.g. by ``archfit.supernet.ddp``) into the run folder."""
+    tensors = load_tensors(Path(source))  # weights-only; a foreign file fails here, in one line
+    if "meta.epoch" not in tensors:
+        raise ArchfitError(f"--supernet {source} is not an archfit supernet checkpoint (no meta.epoch)")
+    atomic_write_bytes(target, Path(source).read_bytes())
+
+
+def supernet_estimator(config, space: Space, data: DataModule, out: Path,
+                       progress: bool = True) -> tuple[SupernetEstimator, dict[str, Any]]:
+    """Train (or resume, or reload) the run's supernet in ``out/supernet.safetensors``; its estimator and a summary."""
+    if config.supernet and not (out / CHECKPOINT).exists():
+        import_checkpoint(config.supernet, out / CHECKPOINT)
+    supernet, sampler, stats = train_run_supernet(config, space, data, out / CHECKPOINT, progress)
     summary = {"sampler": sampler.describe(), "epochs": config.supernet_epochs, "resumed_from_epoch": stats.resumed_from,
                "train_seconds": stats.seconds, "paths_trained": stats.paths, "final_loss": stats.final_loss,
-               "checkpoint": CHECKPOINT}
+               "checkpoint": CHECKPOINT, "imported_from": config.supernet}
     return SupernetEstimator(supernet, data, seed=config.seed, label=sampler.name), summary
 
 

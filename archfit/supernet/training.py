@@ -4,10 +4,15 @@ Per step: the rule names the paths to visit; each path runs forward and backward
 (``label`` paths on cross-entropy, ``distill`` paths on KL divergence to the step's teacher logits);
 gradients accumulate and one SGD step updates the shared weights. After every epoch channels are
 re-sorted by importance (when the rule allows it) and the checkpoint is written.
+
+The same loop runs data-parallel (``archfit.supernet.ddp`` under torchrun) through a ``Replicas``
+object: the rule sees the whole global batch on every rank (so every rank picks the same paths, as
+one process would), each rank runs forward/backward on its share, and only one rank writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +20,7 @@ from pathlib import Path as FilePath
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from archfit.data.base import Split
 from archfit.errors import ArchfitError
@@ -34,6 +40,33 @@ class SupernetStats:
     paths: int  # sub-network forward/backward passes in this call
     final_loss: float  # mean loss per path over the last epoch
     seconds: float  # wall time of this call
+
+
+class Replicas:
+    """One process (this default): the whole batch, no communication. ``archfit.supernet.ddp`` overrides it."""
+
+    world: int = 1
+    writer: bool = True  # this process writes the checkpoint
+    device = torch.device("cpu")
+
+    def wrap(self, supernet: Supernet) -> nn.Module:
+        """The module to call for the forward passes that are trained (a DDP wrapper when distributed)."""
+        return supernet
+
+    def place(self, batch: torch.Tensor) -> torch.Tensor:
+        """A batch on this process's device."""
+        return batch
+
+    def share(self, batch: torch.Tensor) -> torch.Tensor:
+        """This process's part of a global batch."""
+        return batch
+
+    def mean(self, value: float) -> float:
+        """Mean of ``value`` over processes."""
+        return value
+
+    def check_same_paths(self, digest: str) -> None:
+        """Raise unless every process visited the paths hashed in ``digest``."""
 
 
 def distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -66,18 +99,26 @@ def load_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.O
         params = dict(supernet.named_parameters())
         for key, value in tensors.items():
             if key.startswith("momentum.") and key[9:] in params:
-                optimizer.state[params[key[9:]]]["momentum_buffer"] = value.clone()
+                param = params[key[9:]]
+                optimizer.state[param]["momentum_buffer"] = value.to(param.device, copy=True)
     return int(tensors["meta.epoch"])
 
 
 def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: TrainConfig,
                    checkpoint: FilePath | None = None, sort_channels: bool = True,
-                   on_epoch: Callable[[int, float], None] | None = None) -> SupernetStats:
-    """Train ``supernet`` in place for ``config.epochs`` epochs (SGD, cosine LR as the stand-alone trainer)."""
+                   on_epoch: Callable[[int, float], None] | None = None,
+                   replicas: Replicas | None = None) -> SupernetStats:
+    """Train ``supernet`` in place for ``config.epochs`` epochs (SGD, cosine LR as the stand-alone trainer).
+
+    ``config.batch_size`` is the global batch; with ``replicas`` it is split across processes.
+    """
     if config.optimizer != "sgd":
         raise ArchfitError(f"supernet training uses SGD; optimizer {config.optimizer!r} is not supported")
     if sampler.max_level > supernet.max_level:
         raise ArchfitError(f"sampler {sampler.name!r} needs a supernet with max_level >= {sampler.max_level}")
+    replicas = replicas or Replicas()
+    if config.batch_size % replicas.world:
+        raise ArchfitError(f"global batch {config.batch_size} is not divisible by {replicas.world} processes")
     optimizer = make_optimizer(supernet, config)
     n = len(data)
     steps_per_epoch = max(1, n // config.batch_size)
@@ -86,22 +127,26 @@ def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: Tr
     if checkpoint is not None and checkpoint.exists():
         start_epoch = min(load_checkpoint(checkpoint, supernet, optimizer), config.epochs)
     sampler.start(supernet, total, steps_per_epoch)
+    model = replicas.wrap(supernet)
     begin, steps, visited, epoch_loss = time.perf_counter(), 0, 0, float("nan")
     supernet.train()
     for epoch in range(start_epoch, config.epochs):
         sampler.begin_epoch(epoch, config.seed)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch))
-        running, count = 0.0, 0
+        running, count, digest = 0.0, 0, hashlib.sha256()
         for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
             index = order[i * config.batch_size:(i + 1) * config.batch_size]
-            x, y = data.x[index], data.y[index]
+            batch_x, batch_y = replicas.place(data.x[index]), replicas.place(data.y[index])  # the global batch
+            x, y = replicas.share(batch_x), replicas.share(batch_y)
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(step, total, config.lr)
             optimizer.zero_grad(set_to_none=True)
             teacher = None
-            for path in sampler.paths(step, x, y):
-                logits = supernet.activate(path.arch)(x)
+            for path in sampler.paths(step, batch_x, batch_y):
+                digest.update(path.arch.key.encode())
+                supernet.activate(path.arch)
+                logits = model(x)
                 if path.loss == "distill" and teacher is not None:
                     loss = distill_loss(logits, teacher)
                 else:
@@ -112,12 +157,13 @@ def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: Tr
                 running, count, visited = running + float(loss.detach()), count + 1, visited + 1
             optimizer.step()
             steps += 1
-        epoch_loss = running / max(1, count)
+        replicas.check_same_paths(digest.hexdigest())
+        epoch_loss = replicas.mean(running / max(1, count))  # every process sees the same value: all stop together
         if not epoch_loss == epoch_loss or epoch_loss == float("inf"):
             raise ArchfitError(f"supernet training diverged at epoch {epoch} (loss {epoch_loss}); lower --lr")
         if sort_channels and sampler.sorts_channels:
             supernet.sort_channels(optimizer)
-        if checkpoint is not None:
+        if checkpoint is not None and replicas.writer:
             save_checkpoint(checkpoint, supernet, optimizer, epoch + 1)
         if on_epoch:
             on_epoch(epoch, epoch_loss)
