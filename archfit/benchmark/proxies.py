@@ -10,7 +10,6 @@ cells included, as in the published figures (Abdelfattah et al. 2021: Spearman ~
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import torch
 
 from archfit.cost.flops import count_flops, count_params
 from archfit.errors import ArchfitError
+from archfit.estimate.tabular import parse_row, table_rows
 from archfit.estimate.zero_cost import synflow
 from archfit.metrics import kendall_tau, spearman_rho
 from archfit.space.base import Space
@@ -45,22 +45,9 @@ class ProxyStudy:
                 for name, values in self.proxies.items()}
 
 
-def read_rows(path: Path, column: str) -> list[tuple[str, float]]:
-    try:
-        with path.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            for needed in ("arch", column):
-                if needed not in header:
-                    raise ArchfitError(f"--table {path} has no column {needed!r}; its columns are {header}")
-            rows = []
-            for line, row in enumerate(reader, start=2):
-                try:
-                    rows.append((row["arch"], float(row[column])))
-                except (TypeError, ValueError):
-                    raise ArchfitError(f"--table {path} line {line}: {column}={row[column]!r} is not a number") from None
-    except OSError as exc:
-        raise ArchfitError(f"--table {path}: cannot read it ({exc.strerror}); expected a CSV file") from None
+def read_rows(path: Path, column: str) -> list[tuple[int, str, float]]:
+    """``(line, arch string, value)`` of every row (see ``table_rows`` for what is refused)."""
+    rows = list(table_rows(path, column))
     if len(rows) < 3:
         raise ArchfitError(f"--table {path} has {len(rows)} rows; rank correlations need at least 3")
     return rows
@@ -78,7 +65,8 @@ def study_proxies(space: Space, table: Path, column: str, sample: int | None = 2
     torch.set_num_threads(1)
     try:
         for done, i in enumerate(picks, start=1):
-            arch = space.parse(rows[i][0])
+            line, text, value = rows[i]
+            arch = parse_row(space, table, line, text)
             torch.manual_seed(seed)
             model = space.build(arch)
             for name, compute in (("params", lambda: count_params(model)),
@@ -88,7 +76,7 @@ def study_proxies(space: Space, table: Path, column: str, sample: int | None = 2
                 study.proxies[name].append(float(compute()))
                 study.seconds[name] += time.perf_counter() - start
             study.rows.append(int(i))
-            study.metric.append(rows[i][1])
+            study.metric.append(value)
             if progress:
                 progress(done, len(picks))
     finally:

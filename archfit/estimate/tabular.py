@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from archfit.errors import ArchfitError
@@ -21,38 +22,69 @@ from archfit.space.base import Arch, Space
 DEFAULT_COLUMN = "cifar10_test_acc"
 
 
-def read_table(path: str | Path, column: str, space: Space) -> dict[str, float]:
-    """``canonical arch key → value`` for every row whose arch is the canonical encoding of its class."""
-    parse = getattr(space, "parse", None)
-    if parse is None:
-        raise ArchfitError(f"space {space.name!r} has no arch-string format; a tabular estimator needs one (e.g. nb201)")
+def table_rows(path: str | Path, column: str) -> Iterator[tuple[int, str, float]]:
+    """``(line, arch string, finite value)`` per data row of a CSV table; every defect is one ``ArchfitError``.
+
+    UTF-8 with or without a byte-order mark, any line endings. The first defect stops the read (a
+    table is ground truth: a half-read one would silently change results).
+    """
     path = Path(path)
     try:
-        handle = path.open(newline="")
+        handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise ArchfitError(f"--table {path}: cannot read it ({exc.strerror}); expected a CSV file") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        for needed in ("arch", column):
-            if needed not in header:
-                numeric = [h for h in header if h not in ("arch", "index", "isomorphism_class")]
-                raise ArchfitError(f"--table {path} has no column {needed!r}; its columns are {header} "
-                                   f"(metric columns: {numeric})")
-        values: dict[str, float] = {}
-        choices = space.choices
-        for line, row in enumerate(reader, start=2):
-            arch = parse(row["arch"] or "")
-            try:
-                value = float(row[column])
-            except (TypeError, ValueError):
-                raise ArchfitError(f"--table {path} line {line}: {column}={row[column]!r} is not a number") from None
-            if not math.isfinite(value):
-                raise ArchfitError(f"--table {path} line {line}: {column}={row[column]!r} is not finite")
-            if any(value not in choices[name] for name, value in arch.items()):
-                continue  # a row of a larger space (e.g. the full table for a restricted op set)
-            if space.is_valid(arch) and space.canonical(arch) == arch:
-                values[arch.key] = value
+    line = 1
+    try:
+        with handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            for needed in ("arch", column):
+                if needed not in header:
+                    numeric = [h for h in header if h not in ("arch", "index", "isomorphism_class")]
+                    raise ArchfitError(f"--table {path} has no column {needed!r}; its columns are {header} "
+                                       f"(metric columns: {numeric})")
+            for line, row in enumerate(reader, start=2):
+                text = row[column]
+                try:
+                    value = float(text)  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    raise ArchfitError(f"--table {path} line {line}: {column}={text!r} is not a number") from None
+                if not math.isfinite(value):
+                    raise ArchfitError(f"--table {path} line {line}: {column}={text!r} is not finite")
+                yield line, row["arch"] or "", value
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ArchfitError(f"--table {path} line {line + 1}: not a UTF-8 CSV text table "
+                           f"({str(exc).splitlines()[0][:120]})") from None
+    except OSError as exc:  # e.g. a folder, or a read error
+        raise ArchfitError(f"--table {path}: cannot read it ({exc.strerror or exc}); expected a CSV file") from None
+
+
+def parse_row(space: Space, path: str | Path, line: int, text: str) -> Arch:
+    """The arch of one table row; a malformed string names the table and line."""
+    try:
+        return space.parse(text)  # type: ignore[attr-defined]
+    except ArchfitError as exc:
+        raise ArchfitError(f"--table {path} line {line}: {exc}") from None
+
+
+def read_table(path: str | Path, column: str, space: Space) -> dict[str, float]:
+    """``canonical arch key → value`` for every row whose arch is the canonical encoding of its class."""
+    if getattr(space, "parse", None) is None:
+        raise ArchfitError(f"space {space.name!r} has no arch-string format; a tabular estimator needs one (e.g. nb201)")
+    values: dict[str, float] = {}
+    first_line: dict[str, int] = {}
+    choices = space.choices
+    for line, text, value in table_rows(path, column):
+        arch = parse_row(space, path, line, text)
+        if any(v not in choices[name] for name, v in arch.items()):
+            continue  # a row of a larger space (e.g. the full table for a restricted op set)
+        if space.is_valid(arch) and space.canonical(arch) == arch:
+            if arch.key in values and values[arch.key] != value:
+                raise ArchfitError(f"--table {path} line {line}: arch {text.strip()!r} is also on line "
+                                   f"{first_line[arch.key]} with {column}={values[arch.key]} (here {value}); "
+                                   "expected one value per architecture")
+            first_line.setdefault(arch.key, line)
+            values[arch.key] = value
     return values
 
 

@@ -24,6 +24,7 @@ from archfit.space.base import Arch, Space, Value
 from archfit.space.nb201_net import EDGES, Nb201Network
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+_BY_COST: tuple[str, ...] = ("none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3")  # cheapest first
 EDGE_NAMES: tuple[str, ...] = tuple(f"n{to}.in{src}" for to, src in EDGES)
 # Input→output routes through the cell, as edge indices into EDGES (for the path encoding).
 ROUTES: tuple[tuple[int, ...], ...] = ((3,), (0, 4), (1, 5), (0, 2, 5))
@@ -204,9 +205,12 @@ class Nb201Space(Space):
         return [Arch(dict(zip(EDGE_NAMES, ops))) for ops in reps if not valid_only or is_connected(ops)]
 
     def smallest(self) -> Arch:
-        """The identity cell (one skip edge from input to output): no parameters, no FLOPs in cells."""
-        ops = ["none"] * len(EDGES)
-        ops[EDGES.index((3, 0))] = "skip_connect"
+        """The cheapest cell of this op set: with the full set, the identity cell (one skip edge from input
+        to output: no parameters, no FLOPs in cells); with a restricted set, its cheapest op on that edge
+        and 'none' (or, without 'none', the cheapest op) everywhere else."""
+        cheapest = next(op for op in _BY_COST if op in self.ops and op != "none")
+        ops = ["none" if "none" in self.ops else cheapest] * len(EDGES)
+        ops[EDGES.index((3, 0))] = cheapest
         return self.canonical(Arch(dict(zip(EDGE_NAMES, ops))))
 
     def encode_paths(self, arch: Arch) -> np.ndarray:
