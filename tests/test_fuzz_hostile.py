@@ -1,7 +1,7 @@
 """Hostile input, property-based: every generated case is a one-line error with exit code 2 or a correct
 result — never a traceback, never a modified store. 200 + 100 + 100 + 60 + 60 + 50 + 40 = 610 cases.
 
-(NAS-Bench-style tables are not fuzzed here: the tabular estimator was not on main when this was written.)
+NAS-Bench-style tables and damaged run folders (export, --resume): tests/test_fuzz_tables.py (240 more).
 """
 
 from __future__ import annotations

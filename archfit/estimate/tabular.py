@@ -43,6 +43,9 @@ def table_rows(path: str | Path, column: str) -> Iterator[tuple[int, str, float]
                     numeric = [h for h in header if h not in ("arch", "index", "isomorphism_class")]
                     raise ArchfitError(f"--table {path} has no column {needed!r}; its columns are {header} "
                                        f"(metric columns: {numeric})")
+                if header.count(needed) > 1:
+                    raise ArchfitError(f"--table {path} has {header.count(needed)} columns named {needed!r}; "
+                                       "expected one")
             for line, row in enumerate(reader, start=2):
                 text = row[column]
                 try:

@@ -52,8 +52,18 @@ def load_model(folder: Path) -> tuple[Space, Arch, nn.Module]:
 def verify_model(folder: Path, model: nn.Module, tolerance: float = 1e-5) -> float:
     """Max absolute difference between the rebuilt model's logits and the saved ones; raises above tolerance."""
     check = load_tensors(folder / CHECK_FILE)
-    with torch.no_grad():
-        diff = float((model(check["input"]) - check["logits"]).abs().max())
+    if set(check) != {"input", "logits"}:
+        raise ArchfitError(f"{folder / CHECK_FILE} holds {sorted(check)[:4]}, expected the tensors 'input' and 'logits'")
+    try:
+        with torch.no_grad():
+            output = model(check["input"].float())
+    except RuntimeError as exc:
+        raise ArchfitError(f"{folder / CHECK_FILE}: its input {tuple(check['input'].shape)} does not fit the model "
+                           f"({str(exc).strip().splitlines()[0][:120]})") from None
+    if output.shape != check["logits"].shape:
+        raise ArchfitError(f"{folder / CHECK_FILE}: saved logits {tuple(check['logits'].shape)}, the model gives "
+                           f"{tuple(output.shape)}")
+    diff = float((output - check["logits"]).abs().max())
     if not diff <= tolerance:
         raise ArchfitError(f"rebuilt model differs from the saved one: max |diff| {diff:.3g} > {tolerance}")
     return diff
