@@ -1,13 +1,15 @@
 """Throughput of the search loop on 1 vs 2 workers, for local processes and Ray.
 
-    python bench/scaling.py --out scaling.json [--tabular-trials 200] [--train-trials 20]
+    python bench/scaling.py --out scaling.json [--table ../shared/nasbench201/nb201_cifar10.csv]
+                            [--tabular-trials 200] [--train-trials 20]
 
 Two searches, each with the ``random`` strategy (its asks do not depend on results, so every executor
 evaluates the same archs) and a cost cache warmed beforehand (FLOP counting is the driver's own work,
 reported separately, not executor overhead):
-- tabular: a 200-trial search whose estimate is a ~µs table lookup (``SyntheticTableEstimator``: the
-  NAS-Bench-201 tabular estimator was not on main when this was written). Wall time here is almost all
-  overhead: ``overhead ms/trial = (wall - sum of estimate seconds / workers) / trials``.
+- tabular: a 200-trial search of the NAS-Bench-201 space whose estimate is a ~µs lookup in the real
+  table (``--table``, default ``../shared/nasbench201/nb201_cifar10.csv`` from the project root; read
+  from that path, never copied or downloaded), no budget. Wall time here is almost all overhead:
+  ``overhead ms/trial = (wall - sum of estimate seconds / workers) / trials``.
 - train: a 20-trial search training each candidate for one epoch on digits (one torch thread/worker).
 ``store ms/trial`` is the cost of the RUNNING + COMPLETE transactions (WAL, synchronous=FULL) alone.
 Scaling efficiency = (trials/s with 2 workers) / (2 x trials/s with 1 worker).
@@ -33,7 +35,8 @@ from archfit.cost import CostModel  # noqa: E402
 from archfit.cost.budget import Budget  # noqa: E402
 from archfit.data import load_data  # noqa: E402
 from archfit.estimate import TrainEstimator  # noqa: E402
-from archfit.estimate.synthetic import SyntheticTableEstimator  # noqa: E402
+from archfit.errors import ArchfitError  # noqa: E402
+from archfit.estimate.tabular import TabularEstimator  # noqa: E402
 from archfit.io import atomic_write_json  # noqa: E402
 from archfit.run.executors import create_executor  # noqa: E402
 from archfit.run.search import Search  # noqa: E402
@@ -42,16 +45,18 @@ from archfit.space import create_space  # noqa: E402
 from archfit.strategy import create_strategy  # noqa: E402
 from archfit.train import TrainConfig  # noqa: E402
 
-BUDGET = Budget.parse(max_flops="1M")
+TRAIN_BUDGET = Budget.parse(max_flops="1M")  # the default of archfit search on digits
+TABLE_BUDGET = Budget()  # tabular searches have no default budget (the table fixes the data)
+DEFAULT_TABLE = ROOT.parent / "shared" / "nasbench201" / "nb201_cifar10.csv"
 
 
-def warm_costs(space, cost: CostModel, trials: int, seed: int) -> float:
+def warm_costs(space, cost: CostModel, budget: Budget, trials: int, seed: int) -> float:
     """Compute the cost of every arch the random strategy will ask (plus margin); seconds spent."""
     start = time.perf_counter()
     strategy = create_strategy("random")
     from archfit.strategy.base import Problem
 
-    strategy.start(Problem(space, "valid_acc", lambda a: BUDGET.fits(cost(a)), cost, "flops", seed))
+    strategy.start(Problem(space, "valid_acc", lambda a: budget.fits(cost(a)), cost, "flops", seed))
     for _ in range(int(trials * 1.1) + 5):  # the asks of a run, plus margin for duplicates
         cost(space.canonical(strategy.ask()))
     return time.perf_counter() - start
@@ -73,7 +78,8 @@ def store_overhead_ms(space, n: int, folder: Path) -> float:
     return seconds / len(archs) * 1000
 
 
-def run_one(space, cost, estimator, executor_spec: str, trials: int, folder: Path, seed: int) -> dict:
+def run_one(space, cost, budget: Budget, estimator, executor_spec: str, trials: int, folder: Path,
+            seed: int) -> dict:
     setup_start = time.perf_counter()
     executor = create_executor(executor_spec, estimator)
     warm = [executor.submit(space.sample(np.random.default_rng(i))) for i in range(executor.workers)]
@@ -82,7 +88,7 @@ def run_one(space, cost, estimator, executor_spec: str, trials: int, folder: Pat
         warm = [f for f in warm if f not in done]
     setup = time.perf_counter() - setup_start
     store = Store.create(folder / f"{executor_spec.replace(':', '_')}-{time.time_ns()}.sqlite", {"bench": True})
-    search = Search(space, create_strategy("random"), executor, store, BUDGET, cost, estimator.metric, trials, seed)
+    search = Search(space, create_strategy("random"), executor, store, budget, cost, estimator.metric, trials, seed)
     try:
         start = time.perf_counter()
         result = search.run()
@@ -109,11 +115,16 @@ def efficiency(rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("scaling.json"))
+    parser.add_argument("--table", type=Path, default=DEFAULT_TABLE,
+                        help="NAS-Bench-201 CSV for the tabular search (default: ../shared/nasbench201/nb201_cifar10.csv)")
     parser.add_argument("--tabular-trials", type=int, default=200)
     parser.add_argument("--train-trials", type=int, default=20)
     parser.add_argument("--executors", default="local,processes:1,processes:2,ray:1,ray:2")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if not args.table.is_file():
+        parser.exit(2, f"error: --table {args.table} does not exist; expected the NAS-Bench-201 CSV "
+                       "(e.g. ../shared/nasbench201/nb201_cifar10.csv), which is never downloaded\n")
     torch.set_num_threads(1)
     specs = args.executors.split(",")
     data = load_data("digits")
@@ -122,22 +133,25 @@ def main() -> None:
                               "store_ms_per_trial": "ms/trial"}}
     with tempfile.TemporaryDirectory(prefix="archfit-scaling-") as tmp:
         folder = Path(tmp)
-        tab_space = create_space("chain", input_shape=list(data.input_shape), num_classes=data.num_classes,
-                                 max_depth=1)  # 19,683 archs
+        tab_space = create_space("nb201")  # 15,625 cells, 6,466 classes, CIFAR-10 network
+        try:
+            table = TabularEstimator(tab_space, args.table)
+        except ArchfitError as exc:
+            parser.exit(2, f"error: {exc}\n")
+        report["table"] = {"path": str(args.table), "column": table.metric, "classes": len(table.values_)}
         tab_cost = CostModel(tab_space)
-        report["tabular_cost_warmup_s"] = warm_costs(tab_space, tab_cost, args.tabular_trials, args.seed)
+        report["tabular_cost_warmup_s"] = warm_costs(tab_space, tab_cost, TABLE_BUDGET, args.tabular_trials, args.seed)
         report["store_ms_per_trial"] = store_overhead_ms(tab_space, args.tabular_trials, folder)
-        table = SyntheticTableEstimator(tab_space, seed=args.seed)
-        report["tabular"] = [run_one(tab_space, tab_cost, table, spec, args.tabular_trials, folder, args.seed)
-                             for spec in specs]
+        report["tabular"] = [run_one(tab_space, tab_cost, TABLE_BUDGET, table, spec, args.tabular_trials, folder,
+                                     args.seed) for spec in specs]
         efficiency(report["tabular"])
         train_space = create_space("chain", input_shape=list(data.input_shape), num_classes=data.num_classes,
                                    max_depth=1)
         train_cost = CostModel(train_space)
-        warm_costs(train_space, train_cost, args.train_trials, args.seed)
+        warm_costs(train_space, train_cost, TRAIN_BUDGET, args.train_trials, args.seed)
         trainer = TrainEstimator(train_space, data, TrainConfig(epochs=1, seed=args.seed))
-        report["train"] = [run_one(train_space, train_cost, trainer, spec, args.train_trials, folder, args.seed)
-                           for spec in specs if spec != "local"]
+        report["train"] = [run_one(train_space, train_cost, TRAIN_BUDGET, trainer, spec, args.train_trials, folder,
+                                   args.seed) for spec in specs if spec != "local"]
         efficiency(report["train"])
     report["machine"]["load_avg_1min_at_end"] = os.getloadavg()[0]
     print(f"store (RUNNING + COMPLETE transactions): {report['store_ms_per_trial']:.2f} ms/trial")
