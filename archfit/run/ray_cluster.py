@@ -100,8 +100,8 @@ def join_cluster(address: str) -> None:
         raise ArchfitError(f"executor {label!r}: Ray Client (ray://) needs grpcio, which is not installed: "
                            "pip install 'ray[client]', or run archfit on a cluster node with --executor ray:auto")
     host, _, port = target.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdecimal():
-        raise ArchfitError(f"executor {label!r}: Ray address {target!r} is not HOST:PORT")
+    if not host or not port.isdecimal() or not 0 < int(port) < 65536:
+        raise ArchfitError(f"executor {label!r}: Ray address {target!r} is not HOST:PORT with PORT in 1..65535")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
