@@ -67,7 +67,11 @@ class SearchConfig:
         self.budget()  # parse now: a malformed budget fails before anything runs
         from archfit.run.executors import parse_executor
 
-        parse_executor(self.executor)  # likewise a malformed --executor (nothing is started here)
+        executor = parse_executor(self.executor)  # likewise a malformed --executor (nothing is started here)
+        if executor.address and executor.address.startswith("ray://"):
+            from archfit.run.ray_cluster import require_ray_client
+
+            require_ray_client(executor.address)  # Ray Client missing: say so before data or tables are loaded
         self.train_config(self.epochs)
 
     def budget(self) -> Budget:

@@ -90,15 +90,21 @@ def _resolve(address: str) -> str:
     return found
 
 
+def require_ray_client(label: str) -> None:
+    """Ray Client (``ray://``) needs grpcio; checked without importing Ray, before anything runs."""
+    if importlib.util.find_spec("grpc") is None:
+        raise ArchfitError(f"executor {label!r}: Ray Client (ray://) needs grpcio, which is not installed: "
+                           "pip install 'ray[client]', or run archfit on a cluster node with --executor ray:auto")
+
+
 def join_cluster(address: str) -> None:
     """Connect this process to the running cluster at ``address`` ("auto" | "HOST:PORT" | "ray://HOST:PORT")."""
     ray = import_ray()
     label = "ray:auto" if address == "auto" else address  # as the user spelled it in --executor
     target = _resolve(address)
     client = target.startswith("ray://")
-    if client and importlib.util.find_spec("grpc") is None:
-        raise ArchfitError(f"executor {label!r}: Ray Client (ray://) needs grpcio, which is not installed: "
-                           "pip install 'ray[client]', or run archfit on a cluster node with --executor ray:auto")
+    if client:
+        require_ray_client(label)
     host, _, port = target.removeprefix("ray://").rpartition(":")
     if not host or not port.isdecimal() or not 0 < int(port) < 65536:
         raise ArchfitError(f"executor {label!r}: Ray address {target!r} is not HOST:PORT with PORT in 1..65535")
