@@ -1,7 +1,8 @@
 """Hostile input, property-based: every generated case is a one-line error with exit code 2 or a correct
 result — never a traceback, never a modified store. 200 + 100 + 100 + 60 + 60 + 50 + 40 = 610 cases.
 
-NAS-Bench-style tables and damaged run folders (export, --resume): tests/test_fuzz_tables.py (240 more).
+NAS-Bench-style tables and damaged run folders (export, --resume): tests/test_fuzz_tables.py
+(300 more, with the flags of bench, slim and rank-check).
 """
 
 from __future__ import annotations

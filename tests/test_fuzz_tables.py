@@ -6,7 +6,8 @@ shuffled; values NaN/inf/text/empty/padded; arch strings malformed; columns rena
 doubled; ragged rows, stray quotes; BOM, CRLF, truncation, NUL or non-UTF-8 bytes, binary junk, empty.
 Run folders (40 export + 30 resume = 70 cases) get files deleted, truncated, overwritten (junk bytes,
 or valid safetensors with foreign names/shapes) or added.
-Each case: a one-line ``error:`` with exit code 2 and nothing written (no run folder, an untouched
+Flags of `bench nb201`, `bench proxies`, `slim` and `rank-check` (60 cases) always carry one input that
+cannot work. Each case: a one-line ``error:`` with exit code 2 and nothing written (no run folder, an untouched
 store), or a correct result checked against an independent reading of the same bytes.
 """
 
@@ -22,7 +23,7 @@ import torch
 from hypothesis import event, given
 from hypothesis import strategies as st
 from nb201_fixtures import synthetic_value, write_table
-from test_fuzz_hostile import WORK, assert_one_line_error, fast, run_cli
+from test_fuzz_hostile import WORK, assert_one_line_error, fast, numbers, run_cli, words
 
 from archfit.io import save_tensors
 from archfit.run.artifacts import save_model
@@ -301,3 +302,43 @@ def test_resume_of_a_damaged_run_folder_is_one_line_or_correct(edits):
     assert results["n_trials"] == 3
     for trial in results["trials"]:
         assert trial["metrics"][COLUMN] == TRUTH[SPACE.canonical(Arch(trial["arch"])).key]
+
+
+# -- flags of the other commands ---------------------------------------------------------------------------
+
+
+BAD_TABLE = WORK / "bad-last-line.csv"
+BAD_TABLE.write_text(BASE + "5,|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|"
+                            "skip_connect~2|,x,not-a-number\n")
+OTHER_FLAGS = {
+    # every command gets one input that must fail (a table or data that cannot work), so no case runs long
+    "bench nb201": (["bench", "nb201", "--table", str(WORK / "base.csv"), "--no-progress"],
+                    {"--column": words, "--strategies": words, "--queries": numbers, "--seeds": numbers}),
+    "bench proxies": (["bench", "proxies", "--table", str(BAD_TABLE)],
+                      {"--column": words, "--sample": numbers | words, "--seed": numbers}),
+    "slim": (["slim", "--data", str(WORK / "no-such-data")],
+             {"--model": words, "--model-args": words, "--weights": words, "--max-flops": numbers,
+              "--max-params": numbers, "--max-latency-ms": numbers, "--method": words, "--ratios": numbers | words,
+              "--round-to": numbers, "--ignore": words, "--pretrain-epochs": numbers, "--supernet-epochs": numbers,
+              "--evaluations": numbers, "--finetune-epochs": numbers, "--lr": numbers, "--batch-size": numbers,
+              "--latency-threads": numbers, "--seed": numbers}),
+    "rank-check": (["rank-check", "--data", str(WORK / "no-such-data")],
+                   {"--space-args": words, "--k": numbers, "--seeds": numbers, "--epochs": numbers,
+                    "--sampler": words, "--supernet-epochs": numbers, "--batch-size": numbers, "--lr": numbers,
+                    "--top-k": numbers, "--seed": numbers}),
+}
+
+
+@fast(60)
+@given(st.sampled_from(sorted(OTHER_FLAGS)).flatmap(lambda name: st.tuples(st.just(name), st.dictionaries(
+    st.sampled_from(sorted(OTHER_FLAGS[name][1])), st.just(None), max_size=4))), st.data())
+def test_flags_of_bench_slim_and_rank_check_fail_in_one_line(command_and_flags, data):
+    name, chosen = command_and_flags
+    fixed, flags = OTHER_FLAGS[name]
+    out = WORK / "other-out"
+    shutil.rmtree(out, ignore_errors=True)
+    argv = fixed + ["--out", str(out)]
+    for flag in chosen:
+        argv.append(f"{flag}={data.draw(flags[flag])}")
+    assert_one_line_error(*run_cli(argv))
+    assert not out.exists()
