@@ -7,6 +7,7 @@ NAS-Bench-style tables and damaged run folders (export, --resume): tests/test_fu
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import math
@@ -33,6 +34,7 @@ def fast(n: int) -> settings:
     return settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
                     database=None)
 WORK = Path(tempfile.mkdtemp(prefix="archfit-fuzz-"))
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # shared by test_fuzz_tables.py: removed at exit
 
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
