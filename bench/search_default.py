@@ -1,11 +1,18 @@
 """Benchmark: random vs regularized evolution vs Optuna TPE on chain/digits, same trial budget, several seeds.
 
-Runs the real ``archfit search`` job for every (strategy, seed), then prints best validation accuracy
+Runs the real ``archfit search`` job for every (variant, seed), then prints best validation accuracy
 (search fidelity and after final training), test accuracy, FLOPs of the chosen model and wall time as
-mean ± std, plus each strategy's mean test accuracy relative to random search. Writes JSON. Each run
+mean ± std, plus each variant's mean test accuracy relative to random search. Writes JSON. Each run
 keeps its folder under --runs, so an interrupted benchmark resumes where it stopped.
 
+A variant is a strategy, optionally scored by a weight-sharing supernet instead of training each
+candidate: ``evolution+supernet:uniform`` runs ``archfit search --strategy evolution --estimator supernet
+--sampler uniform`` with the job's other defaults (supernet epochs, trials), which is how issue 4's
+"supernet search vs train-from-scratch search" comparison is measured:
+
     python bench/search_default.py --out bench/out/search_default.json
+    python bench/search_default.py --strategies evolution,evolution+supernet:uniform,evolution+supernet:sandwich \
+        --out bench/results/supernet_vs_train.json --runs bench/out/supernet_vs_train_runs
 """
 
 from __future__ import annotations
@@ -21,11 +28,22 @@ from archfit.io import atomic_write_json
 from archfit.run.job import run_search
 
 
-def one_run(strategy: str, seed: int, args: argparse.Namespace) -> dict:
-    folder = args.runs / f"{strategy.replace(':', '_')}-seed{seed}"
+def variant_settings(variant: str) -> dict[str, str]:
+    """``STRATEGY[+supernet:SAMPLER]`` → SearchConfig fields (strategy, and estimator/sampler if given)."""
+    strategy, _, estimator = variant.partition("+")
+    if not estimator:
+        return {"strategy": strategy}
+    kind, _, sampler = estimator.partition(":")
+    if kind != "supernet" or not sampler:
+        raise SystemExit(f"error: variant {variant!r}: expected STRATEGY or STRATEGY+supernet:SAMPLER")
+    return {"strategy": strategy, "estimator": "supernet", "sampler": sampler}
+
+
+def one_run(variant: str, seed: int, args: argparse.Namespace) -> dict:
+    folder = args.runs / f"{variant.replace(':', '_').replace('+', '__')}-seed{seed}"
     if (folder / "results.json").is_file():
         return json.loads((folder / "results.json").read_text())
-    config = SearchConfig(strategy=strategy, seed=seed, trials=args.trials, epochs=args.epochs,
+    config = SearchConfig(**variant_settings(variant), seed=seed, trials=args.trials, epochs=args.epochs,
                           final_epochs=args.final_epochs, data=args.data)
     resume = (folder / "store.sqlite").is_file()
     return run_search(config, folder, resume=resume, progress=False)
@@ -37,7 +55,8 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--strategies", default="random,evolution,optuna:tpe")
+    parser.add_argument("--strategies", default="random,evolution,optuna:tpe",
+                        help="comma-separated variants: STRATEGY or STRATEGY+supernet:SAMPLER")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=SearchConfig.trials)
     parser.add_argument("--epochs", type=int, default=SearchConfig.epochs)
@@ -48,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     summary: dict[str, dict] = {}
-    for strategy in args.strategies.split(","):
+    for variant in args.strategies.split(","):
         runs = []
         for seed in range(args.seeds):
-            results = one_run(strategy, seed, args)
+            results = one_run(variant, seed, args)
             best = results["best"]
             runs.append({"seed": seed, "search_valid_acc": best["metrics"]["search_valid_acc"],
                          "valid_acc": best["metrics"]["valid_acc"], "test_acc": best["metrics"]["test_acc"],
@@ -59,25 +78,28 @@ def main(argv: list[str] | None = None) -> int:
                          "latency_ms": best["cost"]["latency_ms"],
                          "hypervolume": results["hypervolume"]["value"],
                          "wall_seconds": results["timing"]["total_seconds"]})
-            print(f"{strategy:12s} seed {seed}: test {100 * runs[-1]['test_acc']:.2f} %, "
+            print(f"{variant} seed {seed}: test {100 * runs[-1]['test_acc']:.2f} %, "
                   f"{runs[-1]['flops'] / 1e6:.3f} MFLOPs, {runs[-1]['wall_seconds']:.0f} s", file=sys.stderr)
-        summary[strategy] = {"runs": runs, **{key: dict(zip(("mean", "std"), mean_std([r[key] for r in runs])))
-                                               for key in runs[0] if key != "seed"}}
-    baseline = summary.get("random", {}).get("test_acc", {}).get("mean")
-    for stats in summary.values():
-        stats["test_acc_vs_random"] = stats["test_acc"]["mean"] / baseline if baseline else None
+        summary[variant] = {"runs": runs, **{key: dict(zip(("mean", "std"), mean_std([r[key] for r in runs])))
+                                              for key in runs[0] if key != "seed"}}
+    reference = "random" if "random" in summary else next(iter(summary))
+    for stats in summary.values():  # ratios to the reference variant (random search when it ran)
+        stats["reference"] = reference
+        stats["test_acc_vs_reference"] = stats["test_acc"]["mean"] / summary[reference]["test_acc"]["mean"]
+        stats["wall_vs_reference"] = stats["wall_seconds"]["mean"] / summary[reference]["wall_seconds"]["mean"]
 
-    header = (f"{'strategy':12s} {'search valid %':>15s} {'final valid %':>14s} {'test %':>13s} {'vs random':>9s} "
-              f"{'MFLOPs':>13s} {'hypervolume':>12s} {'wall s':>9s}")
+    width = max(12, *(len(name) for name in summary))
+    header = (f"{'variant':{width}s} {'search valid %':>15s} {'final valid %':>14s} {'test %':>13s} "
+              f"{'test ratio':>10s} {'MFLOPs':>13s} {'hypervolume':>12s} {'wall s':>9s} {'wall ratio':>10s}")
     print(f"chain/{args.data}, {args.trials} trials x {args.epochs} epochs, final {args.final_epochs} epochs, "
-          f"{args.seeds} seeds (mean ± std)")
+          f"{args.seeds} seeds (mean ± std); ratios are to {reference}")
     print(header)
     for name, s in summary.items():
         pct = lambda k: f"{100 * s[k]['mean']:.2f}±{100 * s[k]['std']:.2f}"  # noqa: E731
-        ratio = f"{s['test_acc_vs_random']:.4f}" if s["test_acc_vs_random"] else "-"
-        print(f"{name:12s} {pct('search_valid_acc'):>15s} {pct('valid_acc'):>14s} {pct('test_acc'):>13s} {ratio:>9s} "
-              f"{s['flops']['mean'] / 1e6:>6.3f}±{s['flops']['std'] / 1e6:.3f} {s['hypervolume']['mean']:>12.4g} "
-              f"{s['wall_seconds']['mean']:>5.0f}±{s['wall_seconds']['std']:.0f}")
+        print(f"{name:{width}s} {pct('search_valid_acc'):>15s} {pct('valid_acc'):>14s} {pct('test_acc'):>13s} "
+              f"{s['test_acc_vs_reference']:>10.4f} {s['flops']['mean'] / 1e6:>6.3f}±{s['flops']['std'] / 1e6:.3f} "
+              f"{s['hypervolume']['mean']:>12.4g} {s['wall_seconds']['mean']:>5.0f}±{s['wall_seconds']['std']:.0f} "
+              f"{s['wall_vs_reference']:>10.2f}")
     atomic_write_json(args.out, {"settings": {k: str(v) for k, v in vars(args).items()}, "strategies": summary})
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

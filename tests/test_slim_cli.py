@@ -57,6 +57,8 @@ def test_end_to_end_user_file_model(tmp_path):
     assert "Per-layer widths" in (out / "report.html").read_text() and (out / "widths.png").is_file()
     model, record = load_slimmed(out / "width")
     assert record["widths"] == width["widths"]
+    assert main(["export", str(out / "width"), "--onnx", str(tmp_path / "width.onnx")]) == 0
+    assert (tmp_path / "width.onnx").stat().st_size > 0
 
 
 def test_budget_below_what_kept_layers_allow_is_refused_with_the_tie(capsys):

@@ -84,7 +84,9 @@ def save_slimmed(folder: Path, model: nn.Module, input_shape: tuple[int, ...], r
 
 
 def load_slimmed(folder: Path, tolerance: float = 1e-4) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a model saved by ``save_slimmed`` and check its output on the saved check input."""
+    """Rebuild a model saved by ``save_slimmed`` and check its output on the saved check input.
+
+    The returned record is ``slim.json`` plus ``check_diff``: the max |logit difference| on the check input."""
     from archfit.compress.spec import build_model
 
     record = read_json(folder / SLIM_FILE, "an archfit slim file with 'model' and 'out_channels'")
@@ -106,4 +108,4 @@ def load_slimmed(folder: Path, tolerance: float = 1e-4) -> tuple[nn.Module, dict
         diff = float((model(check["input"]) - check["logits"]).abs().max())
     if not diff <= tolerance:
         raise ArchfitError(f"rebuilt slimmed model differs from the saved one: max |diff| {diff:.3g} > {tolerance}")
-    return model, record
+    return model, {**record, "check_diff": diff}
