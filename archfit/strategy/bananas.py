@@ -13,10 +13,11 @@ which costs one forward pass of a few thousand rows. Otherwise (``candidates="mu
 is the neighbours of the ``parents`` best archs plus random two-step mutations weighted toward the
 best, and a share ``explore`` of uniform samples.
 
-Local phase: ``local`` of each round's picks are the unseen neighbours (one choice changed) of the
-best arch that has any, best predicted mean first; after ``stall`` rounds without a better value,
-the whole round is such picks. This certifies the neighbourhood of the incumbent, which the
-predictor alone may rank low (e.g. one conv swapped for a skip edge in an otherwise optimal cell).
+Local phase: ``local`` of each round's picks are unseen neighbours (one choice changed) of the
+incumbent (the best arch so far), best predicted mean first; after ``stall`` rounds without a better
+value, the whole round is such picks, until the incumbent's neighbourhood is exhausted. This checks
+the neighbours the predictor alone may rank low (e.g. one conv swapped for a skip edge in an otherwise
+optimal cell), as local search does, at one query in three while the search is improving.
 
 Acquisitions: ``its`` (independent Thompson sampling: one normal draw per candidate from its
 predictive mean and spread), ``ucb`` (mean + ``beta`` x spread), ``mean`` (pure exploitation).
@@ -175,7 +176,7 @@ class Bananas(Strategy):
             score = mean + self.beta * spread
         else:
             score = mean
-        chosen = self._local_picks(ranked, model, self._local_count(float(y.max())))
+        chosen = self._local_picks(ranked[0], model, self._local_count(float(y.max())))
         picked = {arch.key for arch in chosen}
         for i in np.argsort(-score, kind="stable"):
             if len(chosen) >= self.batch:
@@ -192,18 +193,12 @@ class Bananas(Strategy):
             self._stalled += 1
         return self.batch if self.stall and self._stalled >= self.stall else min(self.local, self.batch)
 
-    def _local_picks(self, ranked: list[Arch], model: MLPEnsemble, count: int) -> list[Arch]:
-        """Up to ``count`` unseen feasible neighbours of the best arch that has any, best predicted mean first."""
-        if count == 0:
+    def _local_picks(self, incumbent: Arch, model: MLPEnsemble, count: int) -> list[Arch]:
+        """Up to ``count`` unseen feasible neighbours of the incumbent, best predicted mean first (none once
+        its neighbourhood is exhausted: it is then a certified local optimum and the predictor leads)."""
+        options = [n for n in self.problem.space.neighbours(incumbent) if n.key not in self.asked] if count else []
+        if not options:
             return []
-        space = self.problem.space
-        for arch in ranked:
-            options = [n for n in space.neighbours(arch) if n.key not in self.asked]
-            if not options:
-                continue
-            mean = model.predict(np.stack([self.encode(n) for n in options])).mean(axis=0)
-            order = [options[i] for i in np.argsort(-mean, kind="stable")]
-            picks = list(islice((n for n in order if self.problem.feasible(n)), count))  # lazily: may be costly
-            if picks:
-                return picks
-        return []
+        mean = model.predict(np.stack([self.encode(n) for n in options])).mean(axis=0)
+        order = (options[i] for i in np.argsort(-mean, kind="stable"))
+        return list(islice((n for n in order if self.problem.feasible(n)), count))  # lazily: may be costly
