@@ -12,6 +12,7 @@ from archfit.errors import ArchfitError
 from archfit.estimate.tabular import TabularEstimator
 from archfit.space import create_space
 from archfit.strategy import create_strategy, list_strategies
+from archfit.space.base import Arch
 from nb201_fixtures import write_table
 
 SMALL_OPS = ("none", "skip_connect", "nor_conv_3x3")
@@ -68,3 +69,47 @@ def test_bad_hyper_parameters_raise():
         create_strategy("bananas", acquisition="ei")
     with pytest.raises(ArchfitError, match=">= 1"):
         create_strategy("bananas", batch=0)
+
+
+@pytest.mark.parametrize("params", [{"candidates": "mutation"}, {"candidates": "space", "local": 0, "stall": 0}])
+def test_bananas_variants_find_the_optimum(problem, params):
+    space, estimator = problem
+    strategy = create_strategy("bananas", **params)
+    strategy.start(Problem(space, estimator.metric, lambda a: True, lambda a: Cost(0, 0), "flops", 0))
+    best, seen = float("-inf"), set()
+    while len(seen) < BUDGETS["bananas"]:
+        arch = space.canonical(strategy.ask())
+        value = estimator.lookup(arch)
+        seen.add(arch.key)
+        best = max(best, value)
+        strategy.tell(Trial(len(seen), arch, TrialState.COMPLETE, metrics={estimator.metric: value}))
+    assert best == estimator.optimum()
+
+
+def test_bananas_local_phase_after_a_stall(problem):
+    """After ``stall`` rounds without a better value, a whole round is neighbours of the incumbent."""
+    space, estimator = problem
+    strategy = create_strategy("bananas", initial=3, batch=3, stall=1)
+    strategy.start(Problem(space, estimator.metric, lambda a: True, lambda a: Cost(0, 0), "flops", 0))
+
+    def ask_and_tell(value: float) -> Arch:
+        arch = strategy.ask()
+        strategy.tell(Trial(0, arch, TrialState.COMPLETE, metrics={estimator.metric: value}))
+        return arch
+
+    incumbent = ask_and_tell(3.0)  # the first random arch stays the best: every later round stalls
+    ask_and_tell(2.0), ask_and_tell(1.0)
+    for _ in range(3):  # round 1: one local pick, two by the acquisition
+        ask_and_tell(0.0)
+    round_two = [ask_and_tell(0.0) for _ in range(3)]
+    neighbours = {n.key for n in space.neighbours(incumbent)}
+    assert all(arch.key in neighbours for arch in round_two)
+
+
+def test_bananas_space_candidates_need_an_enumerable_space():
+    space = create_space("chain", input_shape=(1, 8, 8), num_classes=10)
+    with pytest.raises(ArchfitError, match="lists its classes"):
+        create_strategy("bananas", candidates="space").start(
+            Problem(space, "acc", lambda a: True, lambda a: Cost(0, 0), "flops", 0))
+    with pytest.raises(ArchfitError, match="candidates"):
+        create_strategy("bananas", candidates="all")

@@ -135,30 +135,7 @@ def checkpoints_for(queries: int) -> list[int]:
 
 
 def perturbed(estimator: TabularEstimator, spec: str) -> TabularEstimator:
-    """A copy of ``estimator`` whose values are transformed, to check strategies are not tuned to one column.
+    """A copy of ``estimator`` with a derived column (see ``archfit.benchmark.derived``)."""
+    from archfit.benchmark.derived import derived
 
-    ``noise:SIGMA[:SEED]`` adds seeded Gaussian noise of standard deviation SIGMA (the table's units) to each
-    class's value; ``rank`` replaces values by their rank in [0, 100] (ties averaged): the same ordering
-    on a flat, evenly spread scale, so the strategies face a differently shaped landscape."""
-    import copy
-
-    keys = sorted(estimator.values_)
-    values = np.array([estimator.values_[k] for k in keys])
-    kind, _, rest = spec.partition(":")
-    if kind == "noise":
-        sigma, _, seed = rest.partition(":")
-        try:
-            noise = np.random.default_rng(int(seed or 0)).normal(0.0, float(sigma), len(values))
-        except ValueError:
-            raise ArchfitError(f"--perturb {spec!r} must be noise:SIGMA[:SEED] with numbers") from None
-        values = values + noise
-    elif kind == "rank":
-        from scipy.stats import rankdata
-
-        values = 100.0 * (rankdata(values) - 1) / (len(values) - 1)
-    else:
-        raise ArchfitError(f"--perturb {spec!r}: expected noise:SIGMA[:SEED] or rank")
-    result = copy.copy(estimator)
-    result.values_ = dict(zip(keys, values.tolist()))
-    result.metric = f"{estimator.metric} ({spec})"
-    return result
+    return derived(estimator, spec)

@@ -1,11 +1,23 @@
-"""BANANAS (White, Neiswanger & Savani, AAAI 2021): predictor-guided search.
+"""BANANAS (White, Neiswanger & Savani, AAAI 2021): predictor-guided search, with a local phase.
 
 After ``initial`` random archs, each round fits an ensemble of small MLPs to every (encoding, value)
-seen, builds a candidate pool by mutating the best archs found so far (all their neighbours plus
-random two-step mutations, and a share ``explore`` of uniform samples), scores the pool with an
-acquisition function on the ensemble's mean and spread, and queues the ``batch`` best unseen
-candidates that fit the budget. Each round's ensemble is warm-started from the previous round's. The encoding is the space's path encoding when it has one (``encode_paths``: each
-input→output route with its op sequence) concatenated with the generic one-hot of the choices.
+seen, scores a candidate set with an acquisition function on the ensemble's mean and spread, and
+queues the ``batch`` best unseen candidates that fit the budget. Each round's ensemble is warm-started
+from the previous round's. The encoding is the space's path encoding when it has one
+(``encode_paths``: each input→output route with its op sequence) concatenated with the generic
+one-hot of the choices.
+
+Candidates: when the space can list its classes (``all_canonical``) and has at most
+``ENUMERATE_LIMIT`` of them, every unseen class is scored — the acquisition is maximised exactly,
+which costs one forward pass of a few thousand rows. Otherwise (``candidates="mutation"``) the pool
+is the neighbours of the ``parents`` best archs plus random two-step mutations weighted toward the
+best, and a share ``explore`` of uniform samples.
+
+Local phase: ``local`` of each round's picks are unseen neighbours (one choice changed) of the
+incumbent (the best arch so far), best predicted mean first; after ``stall`` rounds without a better
+value, the whole round is such picks, until the incumbent's neighbourhood is exhausted. This checks
+the neighbours the predictor alone may rank low (e.g. one conv swapped for a skip edge in an otherwise
+optimal cell), as local search does, at one query in three while the search is improving.
 
 Acquisitions: ``its`` (independent Thompson sampling: one normal draw per candidate from its
 predictive mean and spread), ``ucb`` (mean + ``beta`` x spread), ``mean`` (pure exploitation).
@@ -13,6 +25,8 @@ Deterministic given the seed: every random draw comes from the strategy's seeded
 """
 
 from __future__ import annotations
+
+from itertools import islice
 
 import numpy as np
 
@@ -24,30 +38,39 @@ from archfit.strategy.base import Problem, Strategy
 from archfit.strategy.mlp_ensemble import MLPEnsemble
 
 ACQUISITIONS = ("its", "ucb", "mean")
+CANDIDATES = ("auto", "space", "mutation")
+ENUMERATE_LIMIT = 20_000  # classes scored every round with candidates="auto" (NAS-Bench-201: 6,461)
 
 
 @register_strategy("bananas")
 class Bananas(Strategy):
-    """Counts are archs: ``initial`` random ones, ``batch`` per round, ``pool`` candidates scored per round,
-    mutated from the ``parents`` best so far."""
+    """Counts are archs: ``initial`` random ones, ``batch`` per round (``local`` of them from the
+    incumbent's neighbourhood); with mutation candidates, ``pool`` per round from the ``parents`` best."""
 
-    def __init__(self, initial: int = 5, batch: int = 3, pool: int = 1000, parents: int = 10,
-                 acquisition: str = "its", beta: float = 0.5, members: int = 5, epochs: int = 250,
-                 explore: float = 0.3, refit_epochs: int = 80) -> None:
+    def __init__(self, initial: int = 5, batch: int = 3, acquisition: str = "its", beta: float = 0.5,
+                 members: int = 5, epochs: int = 250, refit_epochs: int = 80, candidates: str = "auto",
+                 pool: int = 1000, parents: int = 10, explore: float = 0.3, local: int = 1, stall: int = 2) -> None:
         if acquisition not in ACQUISITIONS:
             raise ArchfitError(f"bananas: acquisition {acquisition!r} is not one of {list(ACQUISITIONS)}")
+        if candidates not in CANDIDATES:
+            raise ArchfitError(f"bananas: candidates {candidates!r} is not one of {list(CANDIDATES)}")
         if min(initial, batch, pool, parents, members, epochs) < 1:
             raise ArchfitError("bananas: initial, batch, pool, parents, members and epochs must be >= 1")
+        if local < 0 or stall < 0:
+            raise ArchfitError(f"bananas: local {local} and stall {stall} must be >= 0 (0 turns them off)")
         self.initial = initial
         self.batch = batch
-        self.pool = pool
-        self.parents = parents
         self.acquisition = acquisition
         self.beta = beta
         self.members = members
         self.epochs = epochs
-        self.explore = explore
         self.refit_epochs = refit_epochs
+        self.candidates = candidates
+        self.pool = pool
+        self.parents = parents
+        self.explore = explore
+        self.local = local
+        self.stall = stall
 
     def start(self, problem: Problem) -> None:
         super().start(problem)
@@ -56,6 +79,17 @@ class Bananas(Strategy):
         self.queue: list[Arch] = []
         self._features: dict[str, np.ndarray] = {}
         self._model: MLPEnsemble | None = None
+        self._best, self._stalled = float("-inf"), 0  # best value at the last round, rounds since it rose
+        self._classes: list[Arch] | None = None  # every class, when the space is scored exhaustively
+        if self.candidates != "mutation":
+            listed = getattr(problem.space, "all_canonical", None)
+            classes = listed() if listed is not None else None
+            if classes is not None and (self.candidates == "space" or len(classes) <= ENUMERATE_LIMIT):
+                self._classes = classes
+                self._class_x = np.stack([self.encode(arch) for arch in classes])
+            elif self.candidates == "space":
+                raise ArchfitError(f"bananas: candidates 'space' needs a space that lists its classes; "
+                                   f"{problem.space.name!r} does not (use 'mutation')")
 
     def ask(self) -> Arch:
         if not self.queue:
@@ -89,7 +123,7 @@ class Bananas(Strategy):
             cached = self._features[arch.key] = np.concatenate(parts)
         return cached
 
-    def _candidates(self, ranked: list[Arch]) -> list[Arch]:
+    def _mutation_candidates(self, ranked: list[Arch]) -> list[Arch]:
         space = self.problem.space
         pool: dict[str, Arch] = {}
 
@@ -114,10 +148,18 @@ class Bananas(Strategy):
             offer(space.sample(self.rng))
         return list(pool.values())
 
+    def _candidates(self, ranked: list[Arch]) -> tuple[list[Arch], np.ndarray]:
+        """Unseen candidates and their encodings (rows)."""
+        if self._classes is not None:
+            rows = [i for i, arch in enumerate(self._classes) if arch.key not in self.asked]
+            return [self._classes[i] for i in rows], self._class_x[rows]
+        candidates = self._mutation_candidates(ranked)
+        return candidates, np.stack([self.encode(arch) for arch in candidates]) if candidates else np.empty((0,))
+
     def _propose(self) -> list[Arch]:
         done = [(arch, value) for arch, value in self.told.values() if value is not None]
         ranked = [arch for arch, _ in sorted(done, key=lambda item: -item[1])]
-        candidates = self._candidates(ranked)
+        candidates, features = self._candidates(ranked)
         if not candidates:
             return [self._fresh_sample()]
         x = np.stack([self.encode(arch) for arch, _ in done])
@@ -126,7 +168,7 @@ class Bananas(Strategy):
         # warm start: each round continues from the last round's weights (fewer epochs, same members)
         epochs = self.refit_epochs if self._model is not None else self.epochs
         self._model = model.fit(x, y, seed=int(self.rng.integers(2**31)), warm=self._model, epochs=epochs)
-        predictions = model.predict(np.stack([self.encode(arch) for arch in candidates]))
+        predictions = model.predict(features)
         mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
         if self.acquisition == "its":
             score = mean + spread * self.rng.standard_normal(len(candidates))
@@ -134,10 +176,29 @@ class Bananas(Strategy):
             score = mean + self.beta * spread
         else:
             score = mean
-        chosen = []
+        chosen = self._local_picks(ranked[0], model, self._local_count(float(y.max())))
+        picked = {arch.key for arch in chosen}
         for i in np.argsort(-score, kind="stable"):
-            if self.problem.feasible(candidates[i]):
+            if len(chosen) >= self.batch:
+                break
+            if candidates[i].key not in picked and self.problem.feasible(candidates[i]):
                 chosen.append(candidates[i])
-                if len(chosen) == self.batch:
-                    break
         return chosen or [self._fresh_sample()]
+
+    def _local_count(self, best: float) -> int:
+        """Picks of this round from the incumbent's neighbourhood: ``local``, or all after a stall."""
+        if best > self._best:
+            self._best, self._stalled = best, 0
+        else:
+            self._stalled += 1
+        return self.batch if self.stall and self._stalled >= self.stall else min(self.local, self.batch)
+
+    def _local_picks(self, incumbent: Arch, model: MLPEnsemble, count: int) -> list[Arch]:
+        """Up to ``count`` unseen feasible neighbours of the incumbent, best predicted mean first (none once
+        its neighbourhood is exhausted: it is then a certified local optimum and the predictor leads)."""
+        options = [n for n in self.problem.space.neighbours(incumbent) if n.key not in self.asked] if count else []
+        if not options:
+            return []
+        mean = model.predict(np.stack([self.encode(n) for n in options])).mean(axis=0)
+        order = (options[i] for i in np.argsort(-mean, kind="stable"))
+        return list(islice((n for n in order if self.problem.feasible(n)), count))  # lazily: may be costly
