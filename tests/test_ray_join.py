@@ -63,23 +63,24 @@ def answers(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def ray_head():
-    """A head started with ``ray start`` in a new session; yields (port, token, session pgid, temp dir)."""
+    """A head started with ``ray start`` in a new session, with a Ray Client server on ``client_port``;
+    yields (port, token, session pgid, temp dir, client_port)."""
     if not RAY_CLI.exists():
         pytest.skip(f"no ray command beside {sys.executable}")
-    port, token = free_port(), secrets.token_hex(32)
+    port, token, client_port = free_port(), secrets.token_hex(32), free_port()
     temp = Path(tempfile.mkdtemp(prefix="afray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
     start = subprocess.Popen(
         [str(RAY_CLI), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
-         "--temp-dir", str(temp), "--include-dashboard", "false", "--disable-usage-stats"],
+         "--ray-client-server-port", str(client_port), "--temp-dir", str(temp), "--include-dashboard", "false", "--disable-usage-stats"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     pgid = start.pid  # every daemon ray start forks stays in this new session / process group
     try:
         output, _ = start.communicate(timeout=60)
         if start.returncode != 0:
             pytest.fail(f"ray start failed ({start.returncode}):\n{output[-2000:]}")
-        yield port, token, pgid, temp
+        yield port, token, pgid, temp, client_port
     finally:
         if start.poll() is None:
             start.kill()
@@ -106,7 +107,7 @@ def archfit(args: list[str], env_extra: dict[str, str], timeout: float = 120) ->
 
 
 def test_search_through_ray_auto_uses_the_cluster_and_leaves_it_running(ray_head, tmp_path):
-    port, token, pgid, temp = ray_head
+    port, token, pgid, temp, _ = ray_head
     table = write_table(tmp_path / "table.csv")
     drivers, workers = logs(temp, "python-core-driver-"), logs(temp, "python-core-worker-")
     out = tmp_path / "run"
@@ -130,19 +131,36 @@ def test_search_through_ray_auto_uses_the_cluster_and_leaves_it_running(ray_head
     assert answers(port)  # archfit left the cluster it joined running
 
 
-def test_ray_client_address(ray_head, tmp_path):
-    port, token, pgid, _ = ray_head
-    if importlib.util.find_spec("grpc") is not None:
-        pytest.skip("grpcio is installed: Ray Client would need a client server on the head (not started here)")
-    args = ["search", "--space", "nb201", "--estimator", "tabular", "--table", str(write_table(tmp_path / "t.csv")),
-            "--strategy", "random", "--trials", "4", "--executor", f"ray://127.0.0.1:{port}", "--out",
-            str(tmp_path / "run"), "--no-progress", "--quiet"]
-    result = archfit(args, {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("archfit: error: ") and "grpcio" in lines[0], result.stderr
-    assert "ray[client]" in lines[0] and not (tmp_path / "run").exists()
-    assert answers(port) and any("gcs_server" in cmd for cmd in group_members(pgid).values())
+def client_search(table: Path, out: Path, client_port: int, token: str) -> subprocess.CompletedProcess:
+    return archfit(["search", "--space", "nb201", "--estimator", "tabular", "--table", str(table), "--strategy",
+                    "random", "--trials", "6", "--executor", f"ray://127.0.0.1:{client_port}", "--out", str(out),
+                    "--no-progress", "--quiet"], {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
+
+
+@pytest.mark.skipif(importlib.util.find_spec("grpc") is None, reason="Ray Client needs grpcio (archfit[ray])")
+def test_search_through_ray_client_address(ray_head, tmp_path):
+    port, token, pgid, temp, client_port = ray_head
+    table = write_table(tmp_path / "t.csv")
+    workers = logs(temp, "python-core-worker-")
+    result = client_search(table, tmp_path / "run", client_port, token)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["n_trials"] == 6 and results["config"]["executor"] == f"ray://127.0.0.1:{client_port}"
+    estimator = TabularEstimator(create_space("nb201"), table)
+    for trial in results["trials"]:
+        assert trial["metrics"] == estimator.estimate(Arch(trial["arch"])).metrics
+    assert logs(temp, "python-core-worker-") > workers  # the cluster's workers did the work
+    assert answers(port) and answers(client_port)  # left running
+
+
+def test_ray_client_without_grpcio_is_one_clear_line(ray_head, tmp_path, monkeypatch):
+    from archfit.errors import ArchfitError
+    from archfit.run import ray_cluster
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "grpc" else real(name, *a))
+    with pytest.raises(ArchfitError, match=r"Ray Client \(ray://\) needs grpcio.*ray\[client\]"):
+        ray_cluster.require_ray_client(f"ray://127.0.0.1:{ray_head[4]}")
 
 
 def test_ray_auto_with_nothing_listening_is_one_clear_error(monkeypatch):
