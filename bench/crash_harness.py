@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from archfit.io import atomic_write_json  # noqa: E402
 from archfit.run.store import Store  # noqa: E402
 
-TINY = ["--trials", "6", "--epochs", "1", "--final-epochs", "1", "--space-args", '{"max_depth": 1}']
+TINY = ["--epochs", "1", "--final-epochs", "1", "--space-args", '{"max_depth": 1}']  # plus --trials N
 
 
 def launch(out: Path, args: list[str], resume: bool) -> subprocess.Popen:
@@ -92,13 +92,13 @@ def harness(work: Path, kills: int, seed: int = 0, args: list[str] | None = None
     while len(log) < kills:
         process = launch(out, args, resume=out.exists())
         began = time.perf_counter()
-        if rng.random() < 0.7:  # most kills aimed at the search: after a random number of new results
-            target = min(trials, progress(out) + rng.randint(0, 2))
+        if rng.random() < 0.8:  # most kills aimed at the search: after 0 or 1 new results
+            target = min(trials, progress(out) + rng.randint(0, 1))
             while process.poll() is None and progress(out) < target and time.perf_counter() - began < clean_seconds:
                 time.sleep(0.05)
-            pause = rng.uniform(0.0, 1.0)
-        else:  # the rest at any moment: start-up, replay, final training, writing the outputs
-            pause = rng.uniform(0.3, clean_seconds)
+            pause = rng.uniform(0.0, clean_seconds / trials)  # within about one trial's time
+        else:  # the rest at any moment of the first half: start-up, replay, the search (later kills reach
+            pause = rng.uniform(0.3, clean_seconds / 2)  # final training and writing once the search is done)
         try:
             process.wait(timeout=pause)
         except subprocess.TimeoutExpired:
@@ -122,13 +122,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trials", type=int, default=40,
+                        help="trials of the search; enough that most kills land while it is running")
     parser.add_argument("--out", type=Path, default=Path("crash_harness.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="archfit-crash-") as tmp:
-        result = harness(Path(tmp), args.kills, args.seed)
+        result = harness(Path(tmp), args.kills, args.seed, ["--trials", str(args.trials), *TINY])
     for i, kill in enumerate(result["kills"], 1):
         print(f"kill {i:2d} after {kill['after_s']:6.2f} s: {kill['complete_trials']} complete trials in the store"
               + (" (run had finished)" if kill.get("finished") else ""))
+    mid = sum(k["complete_trials"] < args.trials for k in result["kills"])
+    result["kills_mid_search"] = mid
+    print(f"{mid} of {len(result['kills'])} kills landed before the search had all its results")
     print(f"final store: {result['complete_trials']} complete trials, each once; "
           f"equal to the uninterrupted run: {result['equal_to_clean_run']}")
     atomic_write_json(args.out, result)
