@@ -48,13 +48,19 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def config_from_args(args) -> SearchConfig:
+def parse_space_args(text: str) -> dict:
+    """``--space-args`` JSON → keyword arguments of the space (one-line errors for anything else)."""
     try:
-        space_args = json.loads(args.space_args)
+        space_args = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ArchfitError(f"--space-args {args.space_args!r} is not valid JSON ({exc.msg})") from None
+        raise ArchfitError(f"--space-args {text!r} is not valid JSON ({exc.msg})") from None
     if not isinstance(space_args, dict):
-        raise ArchfitError(f"--space-args {args.space_args!r} must be a JSON object")
+        raise ArchfitError(f"--space-args {text!r} must be a JSON object")
+    return space_args
+
+
+def config_from_args(args) -> SearchConfig:
+    space_args = parse_space_args(args.space_args)
     return SearchConfig(
         space=args.space, space_args=space_args, data=args.data, image_size=args.image_size,
         strategy=args.strategy, trials=args.trials, estimator=args.estimator, table=args.table, column=args.column,

@@ -91,15 +91,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return _run(args)
-    except ArchfitError as exc:
-        print(f"archfit: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+    from archfit.train.ddp import run_entry_point
+
+    return run_entry_point(_run, parse_args(argv))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -110,12 +104,9 @@ def _run(args: argparse.Namespace) -> int:
     from archfit.supernet.search import train_run_supernet
     from archfit.train.ddp import setup
 
-    try:
-        space_args = json.loads(args.space_args)
-    except json.JSONDecodeError as exc:
-        raise ArchfitError(f"--space-args {args.space_args!r} is not valid JSON ({exc.msg})") from None
-    if not isinstance(space_args, dict):
-        raise ArchfitError(f"--space-args {args.space_args!r} must be a JSON object")
+    from archfit.cli.search import parse_space_args
+
+    space_args = parse_space_args(args.space_args)
     config = SearchConfig(space="chain", space_args=space_args, data=args.data, image_size=args.image_size,
                           estimator="supernet", sampler=args.sampler, supernet_epochs=args.epochs,
                           batch_size=args.batch_size, lr=args.lr, label_smoothing=args.label_smoothing, seed=args.seed)

@@ -23,6 +23,7 @@ import copy
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -95,9 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    return run_entry_point(_run, parser.parse_args(argv))
+
+
+def run_entry_point(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Body of a torchrun entry point: bad input is one line and exit code 2 on every rank, and the
+    process group is always torn down (even when ``run`` fails before or after initialising it)."""
     try:
-        return _run(args)
+        return run(args)
     except ArchfitError as exc:
         print(f"archfit: error: {exc}", file=sys.stderr)
         return 2
