@@ -55,6 +55,17 @@ def read_json(path: Path, what: str) -> Any:
         raise ArchfitError(f"{path} is not valid JSON ({exc}): expected {what}") from None
 
 
+def parse_json_object(flag: str, text: str, what: str = "a JSON object") -> dict[str, Any]:
+    """A command-line flag's JSON text that must be an object (``--space-args``, ``--model-args``)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ArchfitError(f"{flag} {text!r} is not valid JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise ArchfitError(f"{flag} {text!r} must be {what}")
+    return value
+
+
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     """safetensors file, written atomically (contiguous CPU copies; shared storage is split)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -50,13 +49,9 @@ def add_parser(sub) -> None:
 
 def parse_space_args(text: str) -> dict:
     """``--space-args`` JSON → keyword arguments of the space (one-line errors for anything else)."""
-    try:
-        space_args = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ArchfitError(f"--space-args {text!r} is not valid JSON ({exc.msg})") from None
-    if not isinstance(space_args, dict):
-        raise ArchfitError(f"--space-args {text!r} must be a JSON object")
-    return space_args
+    from archfit.io import parse_json_object
+
+    return parse_json_object("--space-args", text)
 
 
 def config_from_args(args) -> SearchConfig:

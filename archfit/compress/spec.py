@@ -60,15 +60,9 @@ def resolve_class(spec: str) -> type:
 
 
 def parse_model_args(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ArchfitError(f"--model-args {text!r} is not valid JSON ({exc.msg})") from None
-    if not isinstance(value, dict):
-        raise ArchfitError(f"--model-args {text!r} must be a JSON object of constructor arguments")
-    return value
+    from archfit.io import parse_json_object
+
+    return parse_json_object("--model-args", text, "a JSON object of constructor arguments") if text else {}
 
 
 def fill_args(spec: str, args: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> dict[str, Any]:
