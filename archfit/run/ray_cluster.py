@@ -17,11 +17,14 @@ import ipaddress
 import os
 import secrets
 import socket
+import time
 from typing import Any
 
 from archfit.errors import ArchfitError
 
 CONNECT_TIMEOUT_S = 5.0  # an unreachable GCS is reported after this, not after Ray's minute of retries
+CLIENT_ATTEMPTS = 3  # Ray Client's proxy sometimes fails to start the per-client server on a busy head
+CLIENT_RETRY_S = 2.0
 
 
 def import_ray() -> Any:
@@ -97,6 +100,20 @@ def require_ray_client(label: str) -> None:
                            "pip install 'ray[client]', or run archfit on a cluster node with --executor ray:auto")
 
 
+def _init(ray: Any, target: str, client: bool, options: dict[str, Any]) -> None:
+    """``ray.init``; through Ray Client, retried when the head's proxy fails to start the per-client
+    server ("Initialization failure from server", seen with Ray 2.60 on a busy 2-CPU head)."""
+    for attempt in range(1, (CLIENT_ATTEMPTS if client else 1) + 1):
+        try:
+            ray.init(address=target, log_to_driver=False, configure_logging=False, **options)
+            return
+        except ConnectionError as exc:
+            if not client or attempt == CLIENT_ATTEMPTS or "Initialization failure from server" not in str(exc):
+                raise
+            ray.shutdown()
+            time.sleep(CLIENT_RETRY_S)
+
+
 def join_cluster(address: str) -> None:
     """Connect this process to the running cluster at ``address`` ("auto" | "HOST:PORT" | "ray://HOST:PORT")."""
     ray = import_ray()
@@ -119,8 +136,9 @@ def join_cluster(address: str) -> None:
         options["_node_ip_address"] = "127.0.0.1"
     _reload_auth_settings()
     try:
-        ray.init(address=target, log_to_driver=False, configure_logging=False, **options)
+        _init(ray, target, client, options)
     except Exception as exc:  # ConnectionError, AuthenticationError, ...
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        reason = " ".join(lines[:2])[:300] if lines else type(exc).__name__
         raise ArchfitError(f"executor {label!r}: cannot join the Ray cluster at {target}: {reason} (a cluster with "
                            "token auth needs its token in RAY_AUTH_TOKEN or ~/.ray/auth_token)") from None
