@@ -142,3 +142,20 @@ def test_store_rejects_foreign_and_corrupt_files(tmp_path):
     sqlite3.connect(other).execute("CREATE TABLE x (a)").connection.close()
     with pytest.raises(ArchfitError, match="not an archfit run store"):
         Store.open(other)
+
+
+def test_best_breaks_score_ties_by_cost_in_the_estimators_direction():
+    from archfit.cost.budget import Cost
+    from archfit.estimate.supernet import SupernetEstimator
+    from archfit.run.trial import Trial, choose_best
+    from archfit.space.base import Arch
+
+    def trial(number, score, flops):
+        return Trial(number, Arch(i=number), TrialState.COMPLETE, Cost(flops, 1), {"valid_acc": score})
+
+    trials = [trial(0, 0.9, 500), trial(1, 0.95, 800), trial(2, 0.95, 300), trial(3, 0.95, 800), trial(4, 0.97, 100)]
+    assert choose_best(trials, "valid_acc", "flops").number == 4  # a higher score always wins
+    tied = trials[:4]
+    assert choose_best(tied, "valid_acc", "flops").number == 2  # trained estimates: the cheaper of a tie
+    assert choose_best(tied, "valid_acc", "flops", larger_on_tie=True).number == 1  # costlier, then earlier
+    assert SupernetEstimator.larger_on_tie and not Estimator.larger_on_tie
