@@ -58,7 +58,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strategies", default="random,evolution,optuna:tpe",
-                        help="comma-separated variants: STRATEGY or STRATEGY+supernet:SAMPLER")
+                        help="comma-separated variants: STRATEGY, STRATEGY+supernet or STRATEGY+supernet:SAMPLER")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=SearchConfig.trials)
     parser.add_argument("--epochs", type=int, default=SearchConfig.epochs)
@@ -68,28 +68,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/out/search_default.json"))
     args = parser.parse_args(argv)
 
-    summary: dict[str, dict] = {}
-    for variant in args.strategies.split(","):
-        runs = []
-        for seed in range(args.seeds):
+    variants = args.strategies.split(",")
+    rows: dict[str, list[dict]] = {variant: [] for variant in variants}
+    for seed in range(args.seeds):  # seeds outside: the variants of one seed run back to back, under similar load
+        for variant in variants:
             results = one_run(variant, seed, args)
             best = results["best"]
-            runs.append({"seed": seed, "search_valid_acc": best["metrics"]["search_valid_acc"],
-                         "valid_acc": best["metrics"]["valid_acc"], "test_acc": best["metrics"]["test_acc"],
-                         "flops": best["cost"]["flops"], "params": best["cost"]["params"],
-                         "latency_ms": best["cost"]["latency_ms"],
-                         "hypervolume": results["hypervolume"]["value"],
-                         "wall_seconds": results["timing"]["total_seconds"],
-                         # where the time went: supernet training (0 without one), scoring candidates, final model
-                         "supernet_seconds": (results.get("supernet") or {}).get("train_seconds", 0.0),
-                         "final_seconds": results["timing"]["final_seconds"]})
-            runs[-1]["scoring_seconds"] = (results["timing"]["search_seconds"] - runs[-1]["supernet_seconds"])
-            r = runs[-1]
+            r = {"seed": seed, "search_valid_acc": best["metrics"]["search_valid_acc"],
+                 "valid_acc": best["metrics"]["valid_acc"], "test_acc": best["metrics"]["test_acc"],
+                 "flops": best["cost"]["flops"], "params": best["cost"]["params"],
+                 "latency_ms": best["cost"]["latency_ms"], "hypervolume": results["hypervolume"]["value"],
+                 "wall_seconds": results["timing"]["total_seconds"],
+                 # where the time went: supernet training (0 without one), scoring candidates, final model
+                 "supernet_seconds": (results.get("supernet") or {}).get("train_seconds", 0.0),
+                 "final_seconds": results["timing"]["final_seconds"]}
+            r["scoring_seconds"] = results["timing"]["search_seconds"] - r["supernet_seconds"]
+            rows[variant].append(r)
             print(f"{variant} seed {seed}: test {100 * r['test_acc']:.2f} %, {r['flops'] / 1e6:.3f} MFLOPs, "
                   f"{r['wall_seconds']:.0f} s (supernet {r['supernet_seconds']:.0f}, scoring {r['scoring_seconds']:.0f}, "
                   f"final {r['final_seconds']:.0f})", file=sys.stderr)
-        summary[variant] = {"runs": runs, **{key: dict(zip(("mean", "std"), mean_std([r[key] for r in runs])))
-                                              for key in runs[0] if key != "seed"}}
+    summary = {variant: {"runs": runs, **{key: dict(zip(("mean", "std"), mean_std([r[key] for r in runs])))
+                                          for key in runs[0] if key != "seed"}} for variant, runs in rows.items()}
     reference = "random" if "random" in summary else next(iter(summary))
     for stats in summary.values():  # ratios to the reference variant (random search when it ran)
         stats["reference"] = reference
