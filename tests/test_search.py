@@ -112,6 +112,7 @@ def test_full_job_writes_outputs_and_export_rebuilds(tmp_path):
         assert 0 <= best["metrics"][key] <= 1
     assert best["cost"]["flops"] > 0 and best["cost"]["params"] > 0 and best["cost"]["latency_ms"] > 0
     assert best["cost"]["flops"] <= 1e6  # the default budget
+    assert "the cheaper in flops" in best["selection"]  # trained estimates: a tie goes to the cheaper arch
     assert results["hypervolume"]["value"] > 0
     assert sum(layer["flops"] for layer in best["layers"]) == best["cost"]["flops"]
     assert sum(layer["params"] for layer in best["layers"]) == best["cost"]["params"]
