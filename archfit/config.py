@@ -36,7 +36,9 @@ class SearchConfig:
     seed: int = 0
     executor: str = "local"
     threads: int = 1  # torch intra-op threads for training and latency (tiny nets train fastest on 1)
-    sampler: str = "sandwich"  # supernet sampling rule (estimator "supernet" only)
+    # supernet sampling rule (estimator "supernet" only). uniform (SPOS): one path per step, so 30 epochs cost
+    # about what 8 sandwich epochs (4 paths a step) do, and rank at least as well (docs/supernet.md)
+    sampler: str = "uniform"
     supernet_epochs: int = 30  # epochs of supernet training (estimator "supernet" only)
     final: str = "train"  # chosen arch: "train" from scratch | "finetune" inherited supernet weights
     supernet: str | None = None  # estimator "supernet": start from this checkpoint (e.g. trained with DDP)

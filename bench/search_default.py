@@ -7,12 +7,14 @@ keeps its folder under --runs, so an interrupted benchmark resumes where it stop
 
 A variant is a strategy, optionally scored by a weight-sharing supernet instead of training each
 candidate: ``evolution+supernet:uniform`` runs ``archfit search --strategy evolution --estimator supernet
---sampler uniform`` with the job's other defaults (supernet epochs, trials), which is how issue 4's
-"supernet search vs train-from-scratch search" comparison is measured:
+--sampler uniform`` with the job's other defaults (supernet epochs, trials); ``evolution+supernet`` keeps the
+default sampler too. That is how issue 4's "supernet search vs train-from-scratch search" comparison is
+measured (scoring seconds = search time minus supernet training: strategy, extraction, BN recalibration,
+validation; for the train estimator, all candidate training):
 
     python bench/search_default.py --out bench/out/search_default.json
-    python bench/search_default.py --strategies evolution,evolution+supernet:uniform,evolution+supernet:sandwich \
-        --out bench/results/supernet_vs_train.json --runs bench/out/supernet_vs_train_runs
+    python bench/search_default.py --strategies evolution,evolution+supernet \
+        --out bench/results/supernet_vs_train.json --runs bench/out/supernet_vs_train_runs_v2
 """
 
 from __future__ import annotations
@@ -29,14 +31,14 @@ from archfit.run.job import run_search
 
 
 def variant_settings(variant: str) -> dict[str, str]:
-    """``STRATEGY[+supernet:SAMPLER]`` → SearchConfig fields (strategy, and estimator/sampler if given)."""
+    """``STRATEGY[+supernet[:SAMPLER]]`` → SearchConfig fields (strategy, and estimator/sampler if given)."""
     strategy, _, estimator = variant.partition("+")
     if not estimator:
         return {"strategy": strategy}
-    kind, _, sampler = estimator.partition(":")
-    if kind != "supernet" or not sampler:
-        raise SystemExit(f"error: variant {variant!r}: expected STRATEGY or STRATEGY+supernet:SAMPLER")
-    return {"strategy": strategy, "estimator": "supernet", "sampler": sampler}
+    kind, colon, sampler = estimator.partition(":")
+    if kind != "supernet" or (colon and not sampler):
+        raise SystemExit(f"error: variant {variant!r}: expected STRATEGY, STRATEGY+supernet or STRATEGY+supernet:SAMPLER")
+    return {"strategy": strategy, "estimator": "supernet", **({"sampler": sampler} if sampler else {})}
 
 
 def one_run(variant: str, seed: int, args: argparse.Namespace) -> dict:
@@ -56,7 +58,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strategies", default="random,evolution,optuna:tpe",
-                        help="comma-separated variants: STRATEGY or STRATEGY+supernet:SAMPLER")
+                        help="comma-separated variants: STRATEGY, STRATEGY+supernet or STRATEGY+supernet:SAMPLER")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=SearchConfig.trials)
     parser.add_argument("--epochs", type=int, default=SearchConfig.epochs)
@@ -66,22 +68,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/out/search_default.json"))
     args = parser.parse_args(argv)
 
-    summary: dict[str, dict] = {}
-    for variant in args.strategies.split(","):
-        runs = []
-        for seed in range(args.seeds):
+    variants = args.strategies.split(",")
+    rows: dict[str, list[dict]] = {variant: [] for variant in variants}
+    for seed in range(args.seeds):  # seeds outside: the variants of one seed run back to back, under similar load
+        for variant in variants:
             results = one_run(variant, seed, args)
             best = results["best"]
-            runs.append({"seed": seed, "search_valid_acc": best["metrics"]["search_valid_acc"],
-                         "valid_acc": best["metrics"]["valid_acc"], "test_acc": best["metrics"]["test_acc"],
-                         "flops": best["cost"]["flops"], "params": best["cost"]["params"],
-                         "latency_ms": best["cost"]["latency_ms"],
-                         "hypervolume": results["hypervolume"]["value"],
-                         "wall_seconds": results["timing"]["total_seconds"]})
-            print(f"{variant} seed {seed}: test {100 * runs[-1]['test_acc']:.2f} %, "
-                  f"{runs[-1]['flops'] / 1e6:.3f} MFLOPs, {runs[-1]['wall_seconds']:.0f} s", file=sys.stderr)
-        summary[variant] = {"runs": runs, **{key: dict(zip(("mean", "std"), mean_std([r[key] for r in runs])))
-                                              for key in runs[0] if key != "seed"}}
+            r = {"seed": seed, "search_valid_acc": best["metrics"]["search_valid_acc"],
+                 "valid_acc": best["metrics"]["valid_acc"], "test_acc": best["metrics"]["test_acc"],
+                 "flops": best["cost"]["flops"], "params": best["cost"]["params"],
+                 "latency_ms": best["cost"]["latency_ms"], "hypervolume": results["hypervolume"]["value"],
+                 "wall_seconds": results["timing"]["total_seconds"],
+                 # where the time went: supernet training (0 without one), scoring candidates, final model
+                 "supernet_seconds": (results.get("supernet") or {}).get("train_seconds", 0.0),
+                 "final_seconds": results["timing"]["final_seconds"]}
+            r["scoring_seconds"] = results["timing"]["search_seconds"] - r["supernet_seconds"]
+            rows[variant].append(r)
+            print(f"{variant} seed {seed}: test {100 * r['test_acc']:.2f} %, {r['flops'] / 1e6:.3f} MFLOPs, "
+                  f"{r['wall_seconds']:.0f} s (supernet {r['supernet_seconds']:.0f}, scoring {r['scoring_seconds']:.0f}, "
+                  f"final {r['final_seconds']:.0f})", file=sys.stderr)
+    summary = {variant: {"runs": runs, **{key: dict(zip(("mean", "std"), mean_std([r[key] for r in runs])))
+                                          for key in runs[0] if key != "seed"}} for variant, runs in rows.items()}
     reference = "random" if "random" in summary else next(iter(summary))
     for stats in summary.values():  # ratios to the reference variant (random search when it ran)
         stats["reference"] = reference
@@ -100,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{s['test_acc_vs_reference']:>10.4f} {s['flops']['mean'] / 1e6:>6.3f}±{s['flops']['std'] / 1e6:.3f} "
               f"{s['hypervolume']['mean']:>12.4g} {s['wall_seconds']['mean']:>5.0f}±{s['wall_seconds']['std']:.0f} "
               f"{s['wall_vs_reference']:>10.2f}")
+    for name, s in summary.items():
+        print(f"{name:{width}s} wall split (mean s): supernet training {s['supernet_seconds']['mean']:.0f}, "
+              f"scoring candidates {s['scoring_seconds']['mean']:.0f}, final model {s['final_seconds']['mean']:.0f}")
     atomic_write_json(args.out, {"settings": {k: str(v) for k, v in vars(args).items()}, "strategies": summary})
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -112,6 +112,7 @@ def test_full_job_writes_outputs_and_export_rebuilds(tmp_path):
         assert 0 <= best["metrics"][key] <= 1
     assert best["cost"]["flops"] > 0 and best["cost"]["params"] > 0 and best["cost"]["latency_ms"] > 0
     assert best["cost"]["flops"] <= 1e6  # the default budget
+    assert "the cheaper in flops" in best["selection"]  # trained estimates: a tie goes to the cheaper arch
     assert results["hypervolume"]["value"] > 0
     assert sum(layer["flops"] for layer in best["layers"]) == best["cost"]["flops"]
     assert sum(layer["params"] for layer in best["layers"]) == best["cost"]["params"]
@@ -142,3 +143,20 @@ def test_store_rejects_foreign_and_corrupt_files(tmp_path):
     sqlite3.connect(other).execute("CREATE TABLE x (a)").connection.close()
     with pytest.raises(ArchfitError, match="not an archfit run store"):
         Store.open(other)
+
+
+def test_best_breaks_score_ties_by_cost_in_the_estimators_direction():
+    from archfit.cost.budget import Cost
+    from archfit.estimate.supernet import SupernetEstimator
+    from archfit.run.trial import Trial, choose_best
+    from archfit.space.base import Arch
+
+    def trial(number, score, flops):
+        return Trial(number, Arch(i=number), TrialState.COMPLETE, Cost(flops, 1), {"valid_acc": score})
+
+    trials = [trial(0, 0.9, 500), trial(1, 0.95, 800), trial(2, 0.95, 300), trial(3, 0.95, 800), trial(4, 0.97, 100)]
+    assert choose_best(trials, "valid_acc", "flops").number == 4  # a higher score always wins
+    tied = trials[:4]
+    assert choose_best(tied, "valid_acc", "flops").number == 2  # trained estimates: the cheaper of a tie
+    assert choose_best(tied, "valid_acc", "flops", larger_on_tie=True).number == 1  # costlier, then earlier
+    assert SupernetEstimator.larger_on_tie and not Estimator.larger_on_tie

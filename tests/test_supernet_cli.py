@@ -24,6 +24,7 @@ def test_supernet_search_end_to_end_and_resume(tmp_path, capsys):
     assert results["supernet"]["epochs"] == 1 and "sandwich" in results["supernet"]["sampler"]
     assert "inherited from a supernet" in results["estimator"]
     assert results["best"]["final_training"]["mode"] == "finetune"
+    assert "the costlier in flops" in results["best"]["selection"]  # supernet ties go to the larger arch
     assert results["n_trials"] == 3 and all(t["fidelity"]["supernet"] == "sandwich" for t in results["trials"])
     assert (out / "supernet.safetensors").is_file()
     _, _, model = load_model(out)  # what archfit export rebuilds from arch.json

@@ -21,7 +21,8 @@ def add_parser(sub) -> None:
     p.add_argument("--estimator", default=d.estimator, help="how candidates are scored: train | tabular | supernet")
     p.add_argument("--table", help="tabular estimator: NAS-Bench-201-style CSV with an 'arch' column")
     p.add_argument("--column", default=d.column, help=f"tabular estimator: metric column (default {d.column})")
-    p.add_argument("--sampler", default=d.sampler, help="supernet sampling rule: uniform | sandwich | cafenet | close")
+    p.add_argument("--sampler", default=d.sampler,
+                   help=f"supernet sampling rule: uniform | sandwich | cafenet | close (default {d.sampler})")
     p.add_argument("--supernet-epochs", type=int, default=d.supernet_epochs, help="supernet training epochs")
     p.add_argument("--supernet", metavar="PATH", help="supernet estimator: start from this trained checkpoint "
                                                      "(e.g. from torchrun -m archfit.supernet.ddp; see docs/scale.md)")

@@ -22,6 +22,9 @@ class Estimator(ABC):
     """``estimate(arch) -> Estimate``. ``metric`` names the value strategies maximise."""
 
     metric: str = "valid_acc"
+    # Equal scores: False picks the cheaper arch (the score is the real metric at some fidelity); True the
+    # costlier within the budget (a coarse proxy whose ties say nothing, where capacity is the better bet).
+    larger_on_tie: bool = False
 
     @abstractmethod
     def estimate(self, arch: Arch) -> Estimate: ...

@@ -21,6 +21,10 @@ class SupernetEstimator(Estimator):
     """``estimate(arch)``: valid accuracy (fraction) of ``arch`` with inherited, BN-recalibrated weights."""
 
     metric = "valid_acc"
+    # Inherited weights score candidates on a small validation split, so many tie at the top (on digits 4-6
+    # of 24 share the best count of 288); the proxy cannot separate them, and stand-alone accuracy grows with
+    # FLOPs within a budget (docs/supernet.md), so a tie goes to the larger arch the budget allows.
+    larger_on_tie = True
 
     def __init__(self, supernet: Supernet, data: DataModule, bn_batches: int = 4, bn_batch_size: int = 128,
                  seed: int = 0, label: str = "") -> None:

@@ -24,7 +24,7 @@ from archfit.run.artifacts import save_model
 from archfit.run.executors import create_executor
 from archfit.run.search import Search
 from archfit.run.store import Store
-from archfit.run.trial import Trial, TrialState
+from archfit.run.trial import Trial, TrialState, choose_best
 from archfit.space import create_space
 from archfit.space.base import Space
 from archfit.strategy import create_strategy
@@ -120,7 +120,7 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
             results = finish_tabular(config, space, budget, trials, estimator)
         else:
             results = _finish(config, data, space, budget, trials, out, estimator.describe(),
-                              estimator if supernet_info else None)
+                              estimator if supernet_info else None, estimator.larger_on_tie)
         if supernet_info:
             results["supernet"] = supernet_info
     except BaseException:
@@ -178,13 +178,13 @@ def _search(config, space, strategy, executor, store, budget, cost, metric, prog
 
 
 def _finish(config: SearchConfig, data: DataModule, space: Space, budget: Budget, trials: list[Trial], out: Path,
-            estimator_text: str, supernet_estimator=None) -> dict[str, Any]:
+            estimator_text: str, supernet_estimator=None, larger_on_tie: bool = False) -> dict[str, Any]:
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     if not complete:
         errors = {t.error for t in trials if t.error}
         raise ArchfitError(f"no trial completed ({len(trials)} failed: {sorted(errors)[:1]})")
     metric, cost_metric = "valid_acc", budget.primary
-    best = max(complete, key=lambda t: (t.metrics[metric], -t.cost.value(cost_metric), -t.number))
+    best = choose_best(complete, metric, cost_metric, larger_on_tie)
     final_start = time.perf_counter()
     if supernet_estimator is not None:
         from archfit.supernet.search import final_model
@@ -220,6 +220,8 @@ def _finish(config: SearchConfig, data: DataModule, space: Space, budget: Budget
         "budget_text": budget.describe(),
         "best": {"trial": best.number, "arch": dict(best.arch), "key": best.arch.key, "metrics": metrics,
                  "cost": final_cost.to_dict(),
+                 "selection": f"highest search {metric}; equal scores: the {'costlier' if larger_on_tie else 'cheaper'} "
+                              f"in {cost_metric}, then the earlier trial",
                  "final_training": {"epochs": config.final_epochs, "seconds": final_seconds,
                                     "mode": config.final if supernet_estimator is not None else "train"},
                  "layers": [layer.to_dict() for layer in layer_costs(model, space.input_shape)]},

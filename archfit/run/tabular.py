@@ -19,7 +19,7 @@ from archfit.estimate.tabular import TabularEstimator
 from archfit.metrics import best_so_far, hypervolume_2d, pareto_front
 from archfit.report.html import Report
 from archfit.report.plots import history_plot, pareto_plot
-from archfit.run.trial import Trial, TrialState
+from archfit.run.trial import Trial, TrialState, choose_best
 from archfit.space.base import Space
 from archfit.units import format_quantity
 
@@ -30,7 +30,7 @@ def finish_tabular(config: SearchConfig, space: Space, budget: Budget, trials: l
     if not complete:
         raise ArchfitError(f"no trial completed ({len(trials)} failed)")
     metric, cost_metric = estimator.metric, budget.primary
-    best = max(complete, key=lambda t: (t.metrics[metric], -t.cost.value(cost_metric), -t.number))
+    best = choose_best(complete, metric, cost_metric)
     values = [t.metrics[metric] for t in complete]
     costs = [t.cost.value(cost_metric) for t in complete]
     front = pareto_front(values, costs)

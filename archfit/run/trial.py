@@ -56,3 +56,10 @@ class Trial:
             json.loads(metrics) if metrics else {}, json.loads(fidelity) if fidelity else {},
             seconds or 0.0, error,
         )
+
+
+def choose_best(complete: list[Trial], metric: str, cost_metric: str, larger_on_tie: bool = False) -> Trial:
+    """The completed trial with the highest ``metric``; among equal scores the cheaper one in ``cost_metric``
+    (or the costlier with ``larger_on_tie``: for an estimator too coarse to separate them), then the earlier."""
+    sign = 1 if larger_on_tie else -1
+    return max(complete, key=lambda t: (t.metrics[metric], sign * t.cost.value(cost_metric), -t.number))
