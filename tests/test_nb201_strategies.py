@@ -99,7 +99,7 @@ def test_bananas_local_phase_after_a_stall(problem):
 
     incumbent = ask_and_tell(3.0)  # the first random arch stays the best: every later round stalls
     ask_and_tell(2.0), ask_and_tell(1.0)
-    for _ in range(3):  # round 1: one local pick, two by the acquisition
+    for _ in range(3):  # round 1: two local picks, one by the acquisition
         ask_and_tell(0.0)
     round_two = [ask_and_tell(0.0) for _ in range(3)]
     neighbours = {n.key for n in space.neighbours(incumbent)}

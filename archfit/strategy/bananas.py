@@ -49,7 +49,7 @@ class Bananas(Strategy):
 
     def __init__(self, initial: int = 5, batch: int = 3, acquisition: str = "its", beta: float = 0.5,
                  members: int = 5, epochs: int = 250, refit_epochs: int = 80, candidates: str = "auto",
-                 pool: int = 1000, parents: int = 10, explore: float = 0.3, local: int = 1, stall: int = 2) -> None:
+                 pool: int = 1000, parents: int = 10, explore: float = 0.3, local: int = 2, stall: int = 2) -> None:
         if acquisition not in ACQUISITIONS:
             raise ArchfitError(f"bananas: acquisition {acquisition!r} is not one of {list(ACQUISITIONS)}")
         if candidates not in CANDIDATES:
@@ -169,13 +169,7 @@ class Bananas(Strategy):
         epochs = self.refit_epochs if self._model is not None else self.epochs
         self._model = model.fit(x, y, seed=int(self.rng.integers(2**31)), warm=self._model, epochs=epochs)
         predictions = model.predict(features)
-        mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
-        if self.acquisition == "its":
-            score = mean + spread * self.rng.standard_normal(len(candidates))
-        elif self.acquisition == "ucb":
-            score = mean + self.beta * spread
-        else:
-            score = mean
+        score = self._score(predictions)
         chosen = self._local_picks(ranked[0], model, self._local_count(float(y.max())))
         picked = {arch.key for arch in chosen}
         for i in np.argsort(-score, kind="stable"):
@@ -184,6 +178,15 @@ class Bananas(Strategy):
             if candidates[i].key not in picked and self.problem.feasible(candidates[i]):
                 chosen.append(candidates[i])
         return chosen or [self._fresh_sample()]
+
+    def _score(self, predictions: np.ndarray) -> np.ndarray:
+        """The acquisition of each column of ``predictions`` (members x candidates)."""
+        mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
+        if self.acquisition == "its":
+            return mean + spread * self.rng.standard_normal(len(mean))
+        if self.acquisition == "ucb":
+            return mean + self.beta * spread
+        return mean
 
     def _local_count(self, best: float) -> int:
         """Picks of this round from the incumbent's neighbourhood: ``local``, or all after a stall."""
