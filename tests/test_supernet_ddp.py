@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 from archfit.io import load_tensors
@@ -99,3 +100,19 @@ def test_supernet_flag_rejects_a_foreign_file_in_one_line(tmp_path):
         text=True, timeout=120)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert str(bogus) in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_supernet_flag_rejects_a_checkpoint_of_another_rule(tmp_path):
+    """A checkpoint names the rule that trained it; searching it under another --sampler would mislabel it."""
+    from archfit.io import save_tensors
+
+    checkpoint = tmp_path / "sandwich.safetensors"
+    save_tensors(checkpoint, {"meta.epoch": torch.tensor(3), "meta.sampler": torch.tensor(list(b"sandwich"), dtype=torch.uint8)})
+    result = subprocess.run(
+        [sys.executable, "-m", "archfit", "search", "--estimator", "supernet", "--supernet", str(checkpoint),
+         "--sampler", "uniform", "--supernet-epochs", "3", "--space-args", json.dumps(SPACE_ARGS), "--trials", "1",
+         "--out", str(tmp_path / "run"), "--no-progress"],
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}, cwd=str(ROOT), capture_output=True,
+        text=True, timeout=120)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "'sandwich'" in result.stderr and "--sampler sandwich" in result.stderr and not (tmp_path / "run").exists()

@@ -118,6 +118,10 @@ def test_training_resumes_exactly_from_a_checkpoint(tmp_path, rule):
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.allclose(a.float(), b.float(), atol=1e-6), name
     assert load_checkpoint(tmp_path / "c.safetensors", fresh()[0]) == 2
+    assert load_checkpoint(tmp_path / "c.safetensors", fresh()[0], sampler=rule) == 2
+    other = "close" if rule != "close" else "uniform"
+    with pytest.raises(ArchfitError, match=f"trained with sampler '{rule}', not '{other}'"):
+        load_checkpoint(tmp_path / "c.safetensors", fresh()[0], sampler=other)
 
 
 def test_unknown_sampler_is_one_line_error():

@@ -16,7 +16,7 @@ from archfit.io import atomic_write_bytes, load_tensors
 from archfit.space.base import Arch, Space
 from archfit.supernet.sampler import Sampler, create_sampler
 from archfit.supernet.supernet import Supernet
-from archfit.supernet.training import CHECKPOINT, Replicas, SupernetStats, train_supernet
+from archfit.supernet.training import CHECKPOINT, Replicas, SupernetStats, checkpoint_sampler, train_supernet
 from archfit.train import TrainConfig, train
 
 FINETUNE_LR_FACTOR = 0.1  # fine-tuning inherited weights starts from a good point: a tenth of the peak LR
@@ -41,11 +41,16 @@ def train_run_supernet(config, space: Space, data: DataModule, checkpoint: Path,
     return supernet, sampler, stats
 
 
-def import_checkpoint(source: str, target: Path) -> None:
-    """Copy a supernet trained elsewhere (``--supernet``, e.g. by ``archfit.supernet.ddp``) into the run folder."""
+def import_checkpoint(source: str, target: Path, sampler: str) -> None:
+    """Copy a supernet trained elsewhere (``--supernet``, e.g. by ``archfit.supernet.ddp``) into the run folder;
+    refused if it names a sampling rule other than the run's ``sampler``."""
     tensors = load_tensors(Path(source))  # weights-only; a foreign file fails here, in one line
     if "meta.epoch" not in tensors:
         raise ArchfitError(f"--supernet {source} is not an archfit supernet checkpoint (no meta.epoch)")
+    trained_by = checkpoint_sampler(tensors)
+    if trained_by is not None and trained_by != sampler:
+        raise ArchfitError(f"--supernet {source} was trained with sampler {trained_by!r}, not {sampler!r}; "
+                           f"pass --sampler {trained_by}")
     atomic_write_bytes(target, Path(source).read_bytes())
 
 
@@ -53,7 +58,7 @@ def supernet_estimator(config, space: Space, data: DataModule, out: Path,
                        progress: bool = True) -> tuple[SupernetEstimator, dict[str, Any]]:
     """Train (or resume, or reload) the run's supernet in ``out/supernet.safetensors``; its estimator and a summary."""
     if config.supernet and not (out / CHECKPOINT).exists():
-        import_checkpoint(config.supernet, out / CHECKPOINT)
+        import_checkpoint(config.supernet, out / CHECKPOINT, config.sampler)
     supernet, sampler, stats = train_run_supernet(config, space, data, out / CHECKPOINT, progress)
     summary = {"sampler": sampler.describe(), "epochs": config.supernet_epochs, "resumed_from_epoch": stats.resumed_from,
                "train_seconds": stats.seconds, "paths_trained": stats.paths, "final_loss": stats.final_loss,

@@ -74,22 +74,34 @@ def distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     return F.kl_div(F.log_softmax(student, 1), F.softmax(teacher, 1), reduction="batchmean")
 
 
-def save_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.Optimizer, epoch: int) -> None:
-    """Weights, momentum buffers and the finished epoch count in one safetensors file, written atomically."""
+def save_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.Optimizer, epoch: int,
+                    sampler: str | None = None) -> None:
+    """Weights, momentum buffers, the finished epoch count and the sampling rule's name in one safetensors
+    file, written atomically."""
     tensors = {f"model.{k}": v for k, v in supernet.state_dict().items()}
     for name, param in supernet.named_parameters():
         buffer = optimizer.state.get(param, {}).get("momentum_buffer")
         if buffer is not None:
             tensors[f"momentum.{name}"] = buffer
     tensors["meta.epoch"] = torch.tensor(epoch)
+    if sampler is not None:  # safetensors holds tensors only: the name as its UTF-8 bytes
+        tensors["meta.sampler"] = torch.tensor(list(sampler.encode()), dtype=torch.uint8)
     save_tensors(path, tensors)
 
 
-def load_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.Optimizer | None = None) -> int:
-    """Restore a checkpoint (weights-only load); returns the number of epochs it had finished."""
+def load_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.Optimizer | None = None,
+                    sampler: str | None = None) -> int:
+    """Restore a checkpoint (weights-only load); returns the number of epochs it had finished.
+
+    With ``sampler``, a checkpoint trained by another rule is refused (continuing it would mix two rules
+    and label the result with the wrong one); checkpoints that name no rule are accepted."""
     tensors = load_tensors(path)
     if "meta.epoch" not in tensors:
         raise ArchfitError(f"{path} is not an archfit supernet checkpoint (no meta.epoch)")
+    trained_by = checkpoint_sampler(tensors)
+    if sampler is not None and trained_by is not None and trained_by != sampler:
+        raise ArchfitError(f"{path} was trained with sampler {trained_by!r}, not {sampler!r}; "
+                           f"pass --sampler {trained_by} to use it")
     state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         supernet.load_state_dict(state, strict=True)
@@ -102,6 +114,17 @@ def load_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.O
                 param = params[key[9:]]
                 optimizer.state[param]["momentum_buffer"] = value.to(param.device, copy=True)
     return int(tensors["meta.epoch"])
+
+
+def checkpoint_sampler(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The sampling rule a checkpoint's tensors name, or None (checkpoints written before it was stored)."""
+    raw = tensors.get("meta.sampler")
+    if raw is None:
+        return None
+    try:
+        return bytes(raw.to(torch.uint8).tolist()).decode()
+    except (UnicodeDecodeError, ValueError):
+        raise ArchfitError("supernet checkpoint: meta.sampler is not a UTF-8 name") from None
 
 
 def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: TrainConfig,
@@ -125,7 +148,7 @@ def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: Tr
     total = config.epochs * steps_per_epoch
     start_epoch = 0
     if checkpoint is not None and checkpoint.exists():
-        start_epoch = min(load_checkpoint(checkpoint, supernet, optimizer), config.epochs)
+        start_epoch = min(load_checkpoint(checkpoint, supernet, optimizer, sampler.name), config.epochs)
     sampler.start(supernet, total, steps_per_epoch)
     model = replicas.wrap(supernet)
     begin, steps, visited, epoch_loss = time.perf_counter(), 0, 0, float("nan")
@@ -164,7 +187,7 @@ def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: Tr
         if sort_channels and sampler.sorts_channels:
             supernet.sort_channels(optimizer)
         if checkpoint is not None and replicas.writer:
-            save_checkpoint(checkpoint, supernet, optimizer, epoch + 1)
+            save_checkpoint(checkpoint, supernet, optimizer, epoch + 1, sampler.name)
         if on_epoch:
             on_epoch(epoch, epoch_loss)
     return SupernetStats(config.epochs, start_epoch, steps, visited, epoch_loss, time.perf_counter() - begin)
