@@ -27,11 +27,13 @@ def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: to
                     repeats: int = 7, seed: int = 0) -> dict[str, float]:
     """Seconds per training step: the supernet (sampler included) vs the same sub-networks trained alone.
 
-    One supernet step runs the rule (sampling, and any search it does) and visits one fixed set of
-    the rule's paths on batch ``(x, y)``; the stand-alone reference trains each of those sub-networks, extracted as physical networks, on the same batch with its own SGD
-    step. Measurements are interleaved and the median of ``repeats`` is kept (robust to a busy CPU).
-    ``throughput_ratio`` = stand-alone seconds / supernet seconds (1.0 = weight sharing is free);
-    ``throughput_ratio_paths`` leaves out the sampler's own work (e.g. CafeNet's min-min search).
+    One supernet step runs the rule (sampling, and any search it does) and visits one fixed set of the
+    rule's paths (drawn with ``seed``) on batch ``(x, y)``; the stand-alone reference trains each of those
+    sub-networks, extracted as physical networks, on the same batch with its own SGD step. After one
+    untimed warm-up step of each, measurements are interleaved (which side goes first alternates) and
+    the median of ``repeats`` is kept (robust to a busy CPU). ``throughput_ratio`` = stand-alone
+    seconds / supernet seconds (1.0 = weight sharing is free); ``throughput_ratio_paths`` leaves out the
+    sampler's own work (e.g. CafeNet's min-min search).
     """
     config = TrainConfig(epochs=1, batch_size=len(x), seed=seed)
     sampler.start(supernet, 1, 1)
@@ -41,8 +43,8 @@ def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: to
     paths = sampler.paths(0, x, y)
     alone = [supernet.extract(p.arch).train() for p in paths]
     alone_opt = [make_optimizer(m, config) for m in alone]
-    sup, sup_paths, ref = [], [], []
-    for _ in range(repeats):
+
+    def supernet_step() -> tuple[float, float]:
         begin = time.perf_counter()
         sampler.paths(0, x, y)  # the rule's own work (timed); the step below reuses the fixed paths
         sampled = time.perf_counter()
@@ -55,14 +57,26 @@ def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: to
             loss.backward()
         optimizer.step()
         end = time.perf_counter()
-        sup.append(end - begin)
-        sup_paths.append(end - sampled)
+        return end - begin, end - sampled
+
+    def standalone_step() -> float:
         begin = time.perf_counter()
         for model, opt in zip(alone, alone_opt):
             opt.zero_grad(set_to_none=True)
             F.cross_entropy(model(x), y).backward()
             opt.step()
-        ref.append(time.perf_counter() - begin)
+        return time.perf_counter() - begin
+
+    supernet_step(), standalone_step()  # warm-up: first-call allocations and lazy initialisation
+    sup, sup_paths, ref = [], [], []
+    for i in range(repeats):
+        if i % 2:
+            ref.append(standalone_step())
+        total, path_only = supernet_step()
+        sup.append(total)
+        sup_paths.append(path_only)
+        if not i % 2:
+            ref.append(standalone_step())
     supernet_s, paths_s, alone_s = statistics.median(sup), statistics.median(sup_paths), statistics.median(ref)
     return {"supernet_step_seconds": supernet_s, "standalone_step_seconds": alone_s,
             "throughput_ratio": alone_s / supernet_s, "throughput_ratio_paths": alone_s / paths_s,
