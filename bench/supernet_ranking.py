@@ -12,7 +12,7 @@ seed-to-seed tau (noise ceiling), supernet training wall time and per-step throu
 
 ``--phase throughput`` measures only the per-step cost of weight sharing, cheaply (no ground truth, no
 supernet training; ~1 min per dataset): for each of ``--sets`` seeds it draws the rule's paths and one
-training batch of 64, times a supernet step against the same sub-networks trained stand-alone
+training batch of 64, times a supernet step (wall clock and thread CPU time) against the same sub-networks trained stand-alone
 (``step_throughput``: interleaved, median of ``--repeats``), rules interleaved within a seed, one torch
 thread; it reports the median ratio over the seeds (one path set is a noisy sample of one architecture).
 
@@ -75,25 +75,30 @@ def run_throughput(name: str, args) -> dict:
             torch.manual_seed(seed)
             runs[rule].append(step_throughput(Supernet(space, sampler.max_level), sampler, x, y, args.repeats, seed))
         print(f"  {name} set {seed + 1}/{args.sets}: " + ", ".join(
-            f"{rule} {runs[rule][-1]['throughput_ratio']:.2f}" for rule in args.rules), flush=True)
+            f"{rule} {runs[rule][-1]['throughput_ratio']:.2f} (cpu {runs[rule][-1]['throughput_ratio_cpu']:.2f})"
+            for rule in args.rules), flush=True)
     result = {}
     for rule, rows in runs.items():
-        ratios = [r["throughput_ratio"] for r in rows]
         result[rule] = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
-        result[rule].update({"sets": len(rows), "repeats": args.repeats, "throughput_ratio_min": min(ratios),
-                             "throughput_ratio_max": max(ratios), "per_set": rows})
+        result[rule].update({"sets": len(rows), "repeats": args.repeats, "per_set": rows})
+        for key in ("throughput_ratio", "throughput_ratio_cpu"):
+            result[rule].update({f"{key}_min": min(r[key] for r in rows), f"{key}_max": max(r[key] for r in rows)})
     return result
 
 
 def print_throughput(results: dict) -> None:
-    print(f"\n{'data':8} {'rule':10} {'thru':>5} {'thru paths':>10} {'min':>5} {'max':>5} {'sup ms':>7} {'alone ms':>8}")
+    print(f"\n{'data':8} {'rule':10} {'wall':>5} {'paths':>5} {'min':>5} {'max':>5} {'cpu':>5} {'paths':>5} {'min':>5} "
+          f"{'max':>5} {'sup ms':>7} {'alone ms':>8}")
     for name, rows in results.items():
         for rule, row in rows.items():
-            print(f"{name:8} {rule:10} {row['throughput_ratio']:5.2f} {row['throughput_ratio_paths']:10.2f} "
-                  f"{row['throughput_ratio_min']:5.2f} {row['throughput_ratio_max']:5.2f} "
-                  f"{1e3 * row['supernet_step_seconds']:7.1f} {1e3 * row['standalone_step_seconds']:8.1f}")
-    print("thru: stand-alone / supernet step time on the same batch of 64 and paths (median over path sets; "
-          "paths: the rule's own work left out); min/max over sets; ms: median step time, 1 torch thread")
+            print(f"{name:8} {rule:10} {row['throughput_ratio']:5.2f} {row['throughput_ratio_paths']:5.2f} "
+                  f"{row['throughput_ratio_min']:5.2f} {row['throughput_ratio_max']:5.2f} {row['throughput_ratio_cpu']:5.2f} "
+                  f"{row['throughput_ratio_paths_cpu']:5.2f} {row['throughput_ratio_cpu_min']:5.2f} "
+                  f"{row['throughput_ratio_cpu_max']:5.2f} {1e3 * row['supernet_step_cpu_seconds']:7.1f} "
+                  f"{1e3 * row['standalone_step_cpu_seconds']:8.1f}")
+    print("stand-alone / supernet step time on the same batch of 64 and paths, median over path sets (min/max over "
+          "sets); wall: wall-clock, cpu: this thread's CPU time (not preempted time); paths: the rule's own work left "
+          "out; ms: median CPU time per step; 1 torch thread")
 
 
 def print_table(results: dict) -> None:

@@ -33,7 +33,9 @@ def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: to
     untimed warm-up step of each, measurements are interleaved (which side goes first alternates) and
     the median of ``repeats`` is kept (robust to a busy CPU). ``throughput_ratio`` = stand-alone
     seconds / supernet seconds (1.0 = weight sharing is free); ``throughput_ratio_paths`` leaves out the
-    sampler's own work (e.g. CafeNet's min-min search).
+    sampler's own work (e.g. CafeNet's min-min search). The ``*_cpu`` figures are the same on this
+    thread's CPU time (``time.thread_time``): on a shared machine they leave out time spent preempted,
+    so they are far less noisy than wall time (torch must run on one thread for them to be complete).
     """
     config = TrainConfig(epochs=1, batch_size=len(x), seed=seed)
     sampler.start(supernet, 1, 1)
@@ -44,10 +46,10 @@ def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: to
     alone = [supernet.extract(p.arch).train() for p in paths]
     alone_opt = [make_optimizer(m, config) for m in alone]
 
-    def supernet_step() -> tuple[float, float]:
-        begin = time.perf_counter()
+    def supernet_step() -> tuple[float, float, float, float]:
+        begin, begin_cpu = time.perf_counter(), time.thread_time()
         sampler.paths(0, x, y)  # the rule's own work (timed); the step below reuses the fixed paths
-        sampled = time.perf_counter()
+        sampled, sampled_cpu = time.perf_counter(), time.thread_time()
         optimizer.zero_grad(set_to_none=True)
         teacher = None
         for path in paths:
@@ -56,30 +58,31 @@ def step_throughput(supernet: Supernet, sampler: Sampler, x: torch.Tensor, y: to
             teacher = logits.detach() if path.teacher else teacher
             loss.backward()
         optimizer.step()
-        end = time.perf_counter()
-        return end - begin, end - sampled
+        end, end_cpu = time.perf_counter(), time.thread_time()
+        return end - begin, end - sampled, end_cpu - begin_cpu, end_cpu - sampled_cpu
 
-    def standalone_step() -> float:
-        begin = time.perf_counter()
+    def standalone_step() -> tuple[float, float]:
+        begin, begin_cpu = time.perf_counter(), time.thread_time()
         for model, opt in zip(alone, alone_opt):
             opt.zero_grad(set_to_none=True)
             F.cross_entropy(model(x), y).backward()
             opt.step()
-        return time.perf_counter() - begin
+        return time.perf_counter() - begin, time.thread_time() - begin_cpu
 
     supernet_step(), standalone_step()  # warm-up: first-call allocations and lazy initialisation
-    sup, sup_paths, ref = [], [], []
+    sup, ref = [], []  # per repeat: (wall s, wall s without the rule's work, CPU s, CPU s without it); (wall s, CPU s)
     for i in range(repeats):
         if i % 2:
             ref.append(standalone_step())
-        total, path_only = supernet_step()
-        sup.append(total)
-        sup_paths.append(path_only)
+        sup.append(supernet_step())
         if not i % 2:
             ref.append(standalone_step())
-    supernet_s, paths_s, alone_s = statistics.median(sup), statistics.median(sup_paths), statistics.median(ref)
-    return {"supernet_step_seconds": supernet_s, "standalone_step_seconds": alone_s,
-            "throughput_ratio": alone_s / supernet_s, "throughput_ratio_paths": alone_s / paths_s,
+    med = [statistics.median(column) for column in zip(*sup)]
+    alone_s, alone_cpu = (statistics.median(column) for column in zip(*ref))
+    return {"supernet_step_seconds": med[0], "standalone_step_seconds": alone_s,
+            "throughput_ratio": alone_s / med[0], "throughput_ratio_paths": alone_s / med[1],
+            "supernet_step_cpu_seconds": med[2], "standalone_step_cpu_seconds": alone_cpu,
+            "throughput_ratio_cpu": alone_cpu / med[2], "throughput_ratio_paths_cpu": alone_cpu / med[3],
             "paths_per_step": float(len(paths))}
 
 
