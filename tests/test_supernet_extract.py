@@ -8,6 +8,7 @@ import torch
 
 from archfit.cost import count_flops
 from archfit.space import create_space
+from archfit.supernet.elastic import ElasticBlock
 from archfit.supernet.supernet import Supernet
 
 SMALL = {"stage_channels": [8, 12, 16], "max_depth": 2, "kernels": [3, 5], "expansions": [1, 2, 3],
@@ -122,3 +123,21 @@ def test_closed_form_flops_used_for_stratification_match_the_counter(shape):
     flops = [chain_flops(space, a) for a in archs]
     assert len({a.key for a in archs}) == 8 and space.smallest() in archs and space.largest() in archs
     assert flops == sorted(flops) and max(flops) / min(flops) > 3  # spread over the FLOPs range
+
+
+@pytest.mark.parametrize("ndim", [1, 2])
+def test_kernel_transforms_chain_crop_then_matrix_largest_to_smallest(ndim):
+    """Oracle: k-wide kernel = centre crop of the next larger one, flattened, times that size's matrix."""
+    torch.manual_seed(0)
+    block = ElasticBlock(ndim, 4, 4, (3, 5, 7), (2,))
+    with torch.no_grad():
+        for matrix in block.transforms.values():
+            matrix.add_(0.1 * torch.randn_like(matrix))
+    hidden = 6
+    expected = block.dw_w[:hidden]
+    for k in (5, 3):
+        start = (expected.shape[-1] - k) // 2
+        crop = expected[..., start:start + k] if ndim == 1 else expected[..., start:start + k, start:start + k]
+        expected = (crop.reshape(hidden, -1) @ block.transforms[str(k)].T).reshape(hidden, 1, *[k] * ndim)
+        assert torch.allclose(block.dw_weight(hidden, k), expected, rtol=0, atol=1e-6)
+    assert block.dw_weight(hidden, 7).data_ptr() == block.dw_w.data_ptr()  # largest kernel: no transform, no copy

@@ -25,7 +25,7 @@ Value = int | float | str | bool
 class Arch(Mapping[str, Value]):
     """An immutable mapping ``choice name → value`` with a stable key (hash of canonical JSON)."""
 
-    __slots__ = ("_items", "_key")
+    __slots__ = ("_items", "_key", "_lookup")
 
     def __init__(self, values: Mapping[str, Value] | None = None, **kwargs: Value) -> None:
         merged = dict(values or {}, **kwargs)
@@ -33,13 +33,11 @@ class Arch(Mapping[str, Value]):
             if not isinstance(name, str) or not isinstance(value, (int, float, str, bool)):
                 raise ArchfitError(f"arch entry {name!r}: {value!r} must map a name to a number or string")
         self._items: tuple[tuple[str, Value], ...] = tuple(sorted(merged.items()))
+        self._lookup = dict(self._items)  # O(1) lookups: a supernet reads dozens of choices per forward pass
         self._key = hashlib.sha1(self.to_json().encode()).hexdigest()[:16]
 
     def __getitem__(self, name: str) -> Value:
-        for key, value in self._items:
-            if key == name:
-                return value
-        raise KeyError(name)
+        return self._lookup[name]
 
     def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self._items)
@@ -133,7 +131,7 @@ class Space(ABC):
         for name, value in arch.items():
             if value not in choices[name] or type(value) is bool and True not in choices[name]:
                 raise ArchfitError(f"arch choice {name}={value!r} is not one of {list(choices[name])}")
-        result = Arch(arch)
+        result = arch if isinstance(arch, Arch) else Arch(arch)  # immutable: no need to copy (and re-hash) it
         if not self.is_valid(result):
             raise ArchfitError(f"arch {result.to_json()} is not a valid architecture of space {self.name!r}")
         return self.canonical(result)

@@ -22,9 +22,12 @@ Channels = int | torch.Tensor  # a prefix length, or a sorted LongTensor of chan
 
 
 def take(tensor: torch.Tensor, dim: int, channels: Channels) -> torch.Tensor:
-    """The active channels of ``tensor`` along ``dim`` (a view for prefixes, a gather otherwise)."""
+    """The active channels of ``tensor`` along ``dim`` (a view for prefixes, a gather otherwise).
+
+    All channels return ``tensor`` itself: no view, so autograd has no slice to scatter back.
+    """
     if isinstance(channels, int):
-        return tensor.narrow(dim, 0, channels)
+        return tensor if channels == tensor.shape[dim] else tensor.narrow(dim, 0, channels)
     return tensor.index_select(dim, channels)
 
 
@@ -59,8 +62,8 @@ class ElasticBN(nn.BatchNorm1d):
         use_batch = self.training or not self.track_running_stats
         weight, bias = take(self.weight, 0, channels), take(self.bias, 0, channels)
         if isinstance(channels, int):  # views: F.batch_norm updates the leading running stats in place
-            return F.batch_norm(x, self.running_mean[:channels], self.running_var[:channels], weight, bias,
-                                use_batch, factor, self.eps)
+            return F.batch_norm(x, take(self.running_mean, 0, channels), take(self.running_var, 0, channels),
+                                weight, bias, use_batch, factor, self.eps)
         mean, var = self.running_mean[channels], self.running_var[channels]  # copies: write them back
         out = F.batch_norm(x, mean, var, weight, bias, use_batch, factor, self.eps)
         if use_batch:
@@ -99,28 +102,44 @@ class ElasticBlock(nn.Module):
         self.project_bn = ElasticBN(cout_max)
         self.transforms = nn.ParameterDict(
             {str(k): nn.Parameter(torch.eye(k**ndim)) for k in self.kernels if k != self.kmax})
+        if ndim == 2:  # flat positions of each k x k centre crop inside the next larger kernel (not saved)
+            for larger, k in zip(self.kernels, self.kernels[1:]):
+                start = (larger - k) // 2
+                rows = torch.arange(start, start + k)
+                index = (rows[:, None] * larger + rows[None, :]).flatten()
+                self.register_buffer(f"crop_index_{k}", index, persistent=False)
 
     def dw_weight(self, hidden: int, kernel: int) -> torch.Tensor:
-        """Depthwise weight of the ``kernel``-wide conv: successive centre crops + kernel transforms."""
-        weight = self.dw_w[:hidden]
+        """Depthwise weight of the ``kernel``-wide conv: successive centre crops + kernel transforms.
+
+        Works on the flattened (hidden, k^d) kernel: a 1-D centre crop is a column slice that the matmul
+        reads in place, a 2-D one a gather of precomputed positions (``crop_index``); either way one op
+        instead of crop + copying reshape, and ``F.linear`` instead of ``@ .t()``. No transform runs when
+        ``kernel`` is the largest.
+        """
+        if kernel == self.kmax:
+            return take(self.dw_w, 0, hidden)
+        weight, size = take(self.dw_w, 0, hidden).flatten(1), self.kmax
         for k in self.kernels:
             if k < kernel:
                 break
-            if k == weight.shape[-1]:
+            if k == size:
                 continue
-            start = (weight.shape[-1] - k) // 2
-            crop = weight[..., start:start + k] if self.ndim == 1 else weight[..., start:start + k, start:start + k]
-            flat = crop.reshape(hidden, k**self.ndim) @ self.transforms[str(k)].t()
-            weight = flat.reshape(hidden, 1, *([k] * self.ndim))
-        return weight
+            if self.ndim == 1:
+                start = (size - k) // 2
+                crop = weight[:, start:start + k]
+            else:
+                crop = weight.index_select(1, getattr(self, f"crop_index_{k}"))
+            weight, size = F.linear(crop, self.transforms[str(k)]), k
+        return weight.view(hidden, 1, *([kernel] * self.ndim))
 
     def weights(self, cin: Channels, cout: Channels, kernel: int, expand: int) -> dict[str, torch.Tensor]:
         """The physical tensors of the active block (shared by ``forward`` and extraction)."""
         hidden = count(cin) * expand
         return {
-            "expand": take(self.expand_w[:hidden], 1, cin) if expand != 1 else None,
+            "expand": take(take(self.expand_w, 0, hidden), 1, cin) if expand != 1 else None,
             "dw": self.dw_weight(hidden, kernel),
-            "project": take(self.project_w[:, :hidden], 0, cout),
+            "project": take(take(self.project_w, 1, hidden), 0, cout),
         }
 
     def forward(self, x: torch.Tensor, cin: Channels, cout: Channels, kernel: int, expand: int,
@@ -129,8 +148,9 @@ class ElasticBlock(nn.Module):
         w = self.weights(cin, cout, kernel, expand)
         out = x
         if w["expand"] is not None:
-            out = F.relu6(self.expand_bn(conv(out, w["expand"]), hidden))
-        out = F.relu6(self.dw_bn(conv(out, w["dw"], stride=stride, padding=kernel // 2, groups=hidden), hidden))
+            out = F.relu6(self.expand_bn(conv(out, w["expand"]), hidden), inplace=True)
+        out = F.relu6(self.dw_bn(conv(out, w["dw"], stride=stride, padding=kernel // 2, groups=hidden), hidden),
+                      inplace=True)  # in place, as the stand-alone ``conv_bn``: batch norm's backward needs its input only
         out = self.project_bn(conv(out, w["project"]), cout)
         return x + out if stride == 1 and count(cin) == count(cout) else out
 

@@ -121,10 +121,11 @@ class Supernet(nn.Module):
     def _path(self, arch: Arch) -> Iterator[tuple[ElasticBlock, Channels, Channels, int, int, int]]:
         """(block weights, cin, cout, kernel, expand, stride) of every active block."""
         cin: Channels = self.space.stem_channels
+        level = self.level  # read the buffer once per pass, not once per block
         for p in self.space.plan(arch):
             cout = self.stage_channels(p.stage, float(arch[f"s{p.stage}.width"]))
             slot = self.blocks[p.stage * self.space.max_depth + p.index]
-            yield slot[self.bank(p.kernel, p.expand)], cin, cout, p.kernel, p.expand, p.stride
+            yield slot[self.bank(p.kernel, p.expand, level)], cin, cout, p.kernel, p.expand, p.stride
             cin = cout
 
     def last_channels(self, arch: Arch) -> Channels:
