@@ -49,7 +49,7 @@ class Bananas(Strategy):
 
     def __init__(self, initial: int = 5, batch: int = 3, acquisition: str = "its", beta: float = 0.5,
                  members: int = 5, epochs: int = 250, refit_epochs: int = 80, candidates: str = "auto",
-                 pool: int = 1000, parents: int = 10, explore: float = 0.3, local: int = 2, stall: int = 2) -> None:
+                 pool: int = 1000, parents: int = 10, explore: float = 0.3, local: int = 2, stall: int = 1) -> None:
         if acquisition not in ACQUISITIONS:
             raise ArchfitError(f"bananas: acquisition {acquisition!r} is not one of {list(ACQUISITIONS)}")
         if candidates not in CANDIDATES:
