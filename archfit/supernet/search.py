@@ -16,7 +16,7 @@ from archfit.io import atomic_write_bytes, load_tensors
 from archfit.space.base import Arch, Space
 from archfit.supernet.sampler import Sampler, create_sampler
 from archfit.supernet.supernet import Supernet
-from archfit.supernet.training import CHECKPOINT, Replicas, SupernetStats, checkpoint_sampler, train_supernet
+from archfit.supernet.training import CHECKPOINT, Replicas, SupernetStats, require_sampler, train_supernet
 from archfit.train import TrainConfig, train
 
 FINETUNE_LR_FACTOR = 0.1  # fine-tuning inherited weights starts from a good point: a tenth of the peak LR
@@ -47,10 +47,7 @@ def import_checkpoint(source: str, target: Path, sampler: str) -> None:
     tensors = load_tensors(Path(source))  # weights-only; a foreign file fails here, in one line
     if "meta.epoch" not in tensors:
         raise ArchfitError(f"--supernet {source} is not an archfit supernet checkpoint (no meta.epoch)")
-    trained_by = checkpoint_sampler(tensors)
-    if trained_by is not None and trained_by != sampler:
-        raise ArchfitError(f"--supernet {source} was trained with sampler {trained_by!r}, not {sampler!r}; "
-                           f"pass --sampler {trained_by}")
+    require_sampler(tensors, sampler, f"--supernet {source}")
     atomic_write_bytes(target, Path(source).read_bytes())
 
 

@@ -98,10 +98,7 @@ def load_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.O
     tensors = load_tensors(path)
     if "meta.epoch" not in tensors:
         raise ArchfitError(f"{path} is not an archfit supernet checkpoint (no meta.epoch)")
-    trained_by = checkpoint_sampler(tensors)
-    if sampler is not None and trained_by is not None and trained_by != sampler:
-        raise ArchfitError(f"{path} was trained with sampler {trained_by!r}, not {sampler!r}; "
-                           f"pass --sampler {trained_by} to use it")
+    require_sampler(tensors, sampler, str(path))
     state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         supernet.load_state_dict(state, strict=True)
@@ -125,6 +122,14 @@ def checkpoint_sampler(tensors: dict[str, torch.Tensor]) -> str | None:
         return bytes(raw.to(torch.uint8).tolist()).decode()
     except (UnicodeDecodeError, ValueError):
         raise ArchfitError("supernet checkpoint: meta.sampler is not a UTF-8 name") from None
+
+
+def require_sampler(tensors: dict[str, torch.Tensor], sampler: str | None, source: str) -> None:
+    """Refuse a checkpoint trained by a rule other than ``sampler`` (None, or a checkpoint naming no rule: accept)."""
+    trained_by = checkpoint_sampler(tensors)
+    if sampler is not None and trained_by is not None and trained_by != sampler:
+        raise ArchfitError(f"{source} was trained with sampler {trained_by!r}, not {sampler!r}; "
+                           f"pass --sampler {trained_by} to use it")
 
 
 def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: TrainConfig,
