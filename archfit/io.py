@@ -56,13 +56,16 @@ def read_json(path: Path, what: str) -> Any:
 
 
 def parse_json_object(flag: str, text: str, what: str = "a JSON object") -> dict[str, Any]:
-    """A command-line flag's JSON text that must be an object (``--space-args``, ``--model-args``)."""
+    """JSON text that must be an object: a flag's (``--space-args``, ``--model-args``) or a stored arch.
+    ``flag`` names the source in the error; texts over 80 characters are shown cut to 60, so the error
+    stays one line."""
+    shown = text if len(text) <= 80 else text[:60] + "..."
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ArchfitError(f"{flag} {text!r} is not valid JSON ({exc.msg})") from None
+        raise ArchfitError(f"{flag} {shown!r} is not valid JSON ({exc.msg})") from None
     if not isinstance(value, dict):
-        raise ArchfitError(f"{flag} {text!r} must be {what}")
+        raise ArchfitError(f"{flag} {shown!r} must be {what}")
     return value
 
 

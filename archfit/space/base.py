@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from archfit.errors import ArchfitError
+from archfit.io import parse_json_object
 
 Value = int | float | str | bool
 
@@ -67,13 +68,7 @@ class Arch(Mapping[str, Value]):
 
     @classmethod
     def from_json(cls, text: str) -> Arch:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ArchfitError(f"arch JSON {text[:60]!r} is not valid JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise ArchfitError(f"arch JSON {text[:60]!r} must be an object mapping choice names to values")
-        return cls(data)
+        return cls(parse_json_object("arch JSON", text, "an object mapping choice names to values"))
 
 
 class Space(ABC):
