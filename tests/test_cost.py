@@ -65,6 +65,13 @@ def test_latency_runtime_errors(monkeypatch):
         measure_latency(nn.Linear(4, 4), (4,), runtime="tvm")
     with pytest.raises(ArchfitError, match="unknown runtime 'tvm'"):
         CostModel(create_space("chain"), runtime="tvm")
+
+    class Bessel(nn.Module):  # an operator ONNX has no export for
+        def forward(self, x):
+            return torch.special.bessel_j0(x)
+
+    with pytest.raises(ArchfitError, match="cannot time Bessel in onnxruntime: ONNX export failed"):
+        measure_latency(Bessel(), (4,), runtime="onnxruntime")
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if the onnx extra were not installed
     with pytest.raises(ArchfitError, match=r"pip install 'archfit\[onnx\]'"):
         measure_latency(nn.Linear(4, 4), (4,), runtime="onnxruntime")

@@ -95,8 +95,13 @@ def _ort_runner(model: nn.Module, example: torch.Tensor, threads: int) -> Callab
     from archfit.run.onnx_export import onnx_bytes, require_onnxruntime
 
     onnxruntime = require_onnxruntime("latency in onnxruntime")
-    # the legacy exporter: ~30x faster to export, and latency budgets export every candidate they time
-    data = onnx_bytes(model, example, "torchscript")
+    # the legacy exporter: 20-30x faster to export, and latency budgets export every candidate they time
+    try:
+        data = onnx_bytes(model, example, "torchscript")
+    except Exception as exc:  # an operator or control flow the exporter cannot handle: say so in one line
+        reason = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise ArchfitError(f"cannot time {type(model).__name__} in onnxruntime: ONNX export failed "
+                           f"({type(exc).__name__}: {reason}); use --latency-runtime torch") from None
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

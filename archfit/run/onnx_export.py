@@ -35,18 +35,19 @@ def onnx_bytes(model: nn.Module, example: torch.Tensor, exporter: str = "dynamo"
     for files users keep. ``"torchscript"`` is the legacy tracer (deprecated; its warnings are silenced here):
     on the reference models it exports 20-30x faster (cnn1d 0.23 s vs 4.7 s, resnet20 0.16 s vs 3.0 s here)
     and onnxruntime runs both graphs equally fast (within 1%) with the same outputs, so latency measurement,
-    which exports every candidate it times, uses it. ``dynamic_batch`` leaves the batch dimension symbolic
-    (1..4096); otherwise it is fixed to ``example``'s.
+    which exports every candidate it times, uses it. ``dynamic_batch`` (dynamo only) leaves the batch
+    dimension symbolic (1..4096); otherwise, and always with the tracer, it is fixed to ``example``'s.
     """
-    if exporter not in EXPORTERS:
-        raise ArchfitError(f"unknown ONNX exporter {exporter!r}; expected one of {list(EXPORTERS)}")
+    if exporter not in EXPORTERS or (dynamic_batch and exporter != "dynamo"):
+        raise ArchfitError(f"unknown ONNX exporter {exporter!r} (dynamic batch: {dynamic_batch}); "
+                           f"expected one of {list(EXPORTERS)}, dynamic batch with 'dynamo' only")
     names = {"input_names": ["input"], "output_names": ["logits"]}
     if exporter == "torchscript":
         buffer = io.BytesIO()
-        axes = {"dynamic_axes": {"input": {0: "batch"}, "logits": {0: "batch"}}} if dynamic_batch else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(model, (example,), buffer, dynamo=False, verbose=False, **names, **axes)
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shapes traced as constants: batch is fixed
+            torch.onnx.export(model, (example,), buffer, dynamo=False, verbose=False, **names)
         return buffer.getvalue()
     shapes = {"dynamic_shapes": ({0: torch.export.Dim("batch", min=1, max=4096)},)} if dynamic_batch else {}
     with contextlib.redirect_stdout(io.StringIO()):
