@@ -25,7 +25,7 @@ from archfit.io import atomic_write_json
 from archfit.run.onnx_export import onnx_bytes, require_onnxruntime
 
 SHAPE = (3, 32, 32)
-WIDTHS = (16, 12, 11, 8)  # 16 = default; 11 = x0.71 (what slim_latency.py times); 8 = x0.5
+WIDTHS = (24, 16, 12, 11, 8)  # 16 = default; 11 = x0.71 (what slim_latency.py times); 8 = x0.5; 24 = 8 * 3
 LEVELS = ("ALL", "EXTENDED")
 
 
