@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from archfit.cost.budget import Budget
+from archfit.cost.latency import check_runtime
 from archfit.errors import ArchfitError
 from archfit.train import TrainConfig
 
@@ -33,6 +34,7 @@ class SearchConfig:
     max_flops: str | None = None  # human units, FLOPs = 2 x MACs at batch 1
     max_params: str | None = None
     max_latency_ms: str | None = None  # median batch-1 latency on this CPU, ms
+    latency_runtime: str = "torch"  # what runs the timed passes: "torch" (eager) | "onnxruntime" (onnx extra)
     seed: int = 0
     executor: str = "local"
     threads: int = 1  # torch intra-op threads for training and latency (tiny nets train fastest on 1)
@@ -50,6 +52,7 @@ class SearchConfig:
             raise ArchfitError(f"--epochs {self.epochs} must be >= 1 and --final-epochs {self.final_epochs} >= 0")
         if self.threads < 1:
             raise ArchfitError(f"--threads {self.threads} must be >= 1")
+        check_runtime(self.latency_runtime, "--latency-runtime")
         if self.image_size < 4:
             raise ArchfitError(f"--image-size {self.image_size} must be >= 4 pixels")
         if self.estimator not in ESTIMATORS:

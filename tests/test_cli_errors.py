@@ -23,6 +23,7 @@ TINY = ["--space-args", json.dumps(TINY_SPACE_ARGS), "--trials", "2", "--epochs"
     (["--space-args", '{"max_depth": 1, "colour": 3}'], "space 'chain': bad parameters"),
     (["--trials", "0"], "--trials 0 must be >= 1"),
     (["--executor", "gpu-farm"], "unknown executor 'gpu-farm'"),
+    (["--latency-runtime", "bogus"], "unknown --latency-runtime 'bogus'; expected one of ['torch', 'onnxruntime']"),
 ])
 def test_search_bad_input(tmp_path, capsys, args, expected):
     out = tmp_path / "run"
@@ -61,6 +62,18 @@ def test_existing_folder_and_mismatched_resume(tmp_path, capsys):
     assert "exists and is not empty" in capsys.readouterr().err
     assert main(["search", *TINY, "--out", str(out), "--resume", "--seed", "9"]) == 2
     assert "settings differ from the stored run (seed: 0 → 9)" in capsys.readouterr().err
+    # latencies measured by another runtime are never mixed into a run: its trials' costs would disagree
+    assert main(["search", *TINY, "--out", str(out), "--resume", "--latency-runtime", "onnxruntime"]) == 2
+    assert "(latency_runtime: 'torch' → 'onnxruntime')" in capsys.readouterr().err
+
+
+def test_runs_stored_before_latency_runtimes_resume_as_torch():
+    from archfit.config import SearchConfig
+
+    old = {k: v for k, v in SearchConfig().to_dict().items() if k != "latency_runtime"}
+    assert SearchConfig.from_dict(old) == SearchConfig()
+    assert SearchConfig.from_dict(old).differences(SearchConfig(latency_runtime="onnxruntime")) == [
+        "latency_runtime: 'torch' → 'onnxruntime'"]
 
 
 def test_export_bad_folder(tmp_path, capsys):

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -49,6 +51,47 @@ def test_latency_reports_percentiles_and_threads():
     assert torch.get_num_threads() >= 1
 
 
+def test_latency_in_onnxruntime_is_recorded_and_restores_the_model():
+    model = nn.Sequential(nn.Conv1d(1, 8, 3), nn.BatchNorm1d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 38, 4))
+    threads = torch.get_num_threads()
+    lat = measure_latency(model, (1, 40), batch=2, repeats=5, threads=1, runtime="onnxruntime")
+    assert 0 < lat.median_ms <= lat.p90_ms and lat.runtime == "onnxruntime" and lat.batch == 2 and lat.threads == 1
+    assert model.training and torch.get_num_threads() == threads  # mode and torch threads untouched
+    assert measure_latency(model, (1, 40), repeats=3, threads=1).runtime == "torch"
+
+
+def test_latency_runtime_errors(monkeypatch):
+    with pytest.raises(ArchfitError, match=r"unknown runtime 'tvm'; expected one of \['torch', 'onnxruntime'\]"):
+        measure_latency(nn.Linear(4, 4), (4,), runtime="tvm")
+    with pytest.raises(ArchfitError, match="unknown runtime 'tvm'"):
+        CostModel(create_space("chain"), runtime="tvm")
+
+    class Bessel(nn.Module):  # an operator ONNX has no export for
+        def forward(self, x):
+            return torch.special.bessel_j0(x)
+
+    with pytest.raises(ArchfitError, match="cannot time Bessel in onnxruntime: ONNX export failed"):
+        measure_latency(Bessel(), (4,), runtime="onnxruntime")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if the onnx extra were not installed
+    with pytest.raises(ArchfitError, match=r"pip install 'archfit\[onnx\]'"):
+        measure_latency(nn.Linear(4, 4), (4,), runtime="onnxruntime")
+
+
+def test_cost_model_caches_per_runtime(tiny_space):
+    arch = tiny_space.smallest()
+    eager = CostModel(tiny_space, with_latency=True, threads=1)
+    ort = CostModel(tiny_space, with_latency=True, threads=1, runtime="onnxruntime")
+    assert eager(arch).latency_runtime == "torch" and ort(arch).latency_runtime == "onnxruntime"
+    assert eager(arch) is eager(arch) and ort(arch) is ort(arch)  # cached within one runtime only
+
+
+def test_cost_dict_round_trip_and_old_dicts():
+    cost = Cost(10, 2, 0.5, 0.6, 1, "onnxruntime")
+    assert Cost.from_dict(cost.to_dict()) == cost
+    old = {"flops": 10, "params": 2, "latency_ms": 0.5, "latency_p90_ms": 0.6, "latency_threads": 1}
+    assert Cost.from_dict(old) == Cost(10, 2, 0.5, 0.6, 1) and Cost.from_dict(old).latency_runtime is None
+
+
 @pytest.mark.parametrize("text, value", [("5M", 5e6), ("0.3G", 3e8), ("12k", 12e3), ("250", 250.0),
                                          ("1.5e3", 1500.0), (" 2 M ", 2e6)])
 def test_parse_quantity(text, value):
@@ -75,6 +118,7 @@ def test_latency_budget_is_measured_and_enforced(tiny_space):
     cost = CostModel(tiny_space, with_latency=True, threads=1)
     small, large = cost(tiny_space.smallest()), cost(tiny_space.largest())
     assert small.latency_ms > 0 and small.latency_threads == 1 and small.latency_p90_ms >= small.latency_ms
+    assert small.latency_runtime == "torch" and CostModel(tiny_space)(tiny_space.smallest()).latency_runtime is None
     budget = Budget.parse(max_latency_ms="1000")
     assert budget.fits(small) and budget.primary == "latency_ms"
     assert not Budget(max_latency_ms=small.latency_ms / 100).fits(small)

@@ -100,7 +100,8 @@ def test_full_job_writes_outputs_and_export_rebuilds(tmp_path):
     from archfit.cli import main
     from archfit.run.artifacts import load_model, verify_model
 
-    config = SearchConfig(space_args=TINY_SPACE_ARGS, trials=3, epochs=1, final_epochs=2, strategy="random")
+    config = SearchConfig(space_args=TINY_SPACE_ARGS, trials=3, epochs=1, final_epochs=2, strategy="random",
+                          latency_runtime="onnxruntime")
     out = tmp_path / "run"
     results = run_search(config, out, progress=False)
     for name in ("results.json", "arch.json", "model.safetensors", "report.html", "pareto.png", "history.png", "layers.png"):
@@ -111,13 +112,14 @@ def test_full_job_writes_outputs_and_export_rebuilds(tmp_path):
     for key in ("valid_acc", "test_acc"):
         assert 0 <= best["metrics"][key] <= 1
     assert best["cost"]["flops"] > 0 and best["cost"]["params"] > 0 and best["cost"]["latency_ms"] > 0
+    assert best["cost"]["latency_runtime"] == "onnxruntime" and "onnxruntime" in data["units"]["latency_ms"]
     assert best["cost"]["flops"] <= 1e6  # the default budget
     assert "the cheaper in flops" in best["selection"]  # trained estimates: a tie goes to the cheaper arch
     assert results["hypervolume"]["value"] > 0
     assert sum(layer["flops"] for layer in best["layers"]) == best["cost"]["flops"]
     assert sum(layer["params"] for layer in best["layers"]) == best["cost"]["params"]
     html = (out / "report.html").read_text()
-    assert "data:image/png;base64" in html and "Pareto front" in html
+    assert "data:image/png;base64" in html and "Pareto front" in html and "(ms, onnxruntime)" in html
     space, arch, model = load_model(out)
     assert arch.key == best["key"] and verify_model(out, model) < 1e-5
     assert main(["export", str(out), "--onnx", str(out / "model.onnx")]) == 0

@@ -43,9 +43,12 @@ def test_end_to_end_user_file_model(tmp_path):
     path.write_text(USER_MODEL)
     out = tmp_path / "run"
     code = main(["slim", "--model", f"{path}:TinyNet", "--model-args", '{"width": 8}', "--data", "digits",
-                 "--max-flops", "40%", "--method", "width,l1", "--out", str(out), *TINY])
+                 "--max-flops", "40%", "--method", "width,l1", "--latency-runtime", "onnxruntime", "--out", str(out),
+                 *TINY])
     assert code == 0
     results = json.loads((out / "results.json").read_text())
+    assert results["latency_runtime"] == results["config"]["latency_runtime"] == "onnxruntime"
+    assert "onnxruntime" in results["units"]["latency_ms"] and "(ms, onnxruntime)" in (out / "report.html").read_text()
     assert [m["method"] for m in results["methods"]] == ["width", "l1"]
     for entry in results["methods"]:
         for side in ("before", "after"):
@@ -74,6 +77,8 @@ def test_malformed_spec_missing_class_missing_file(capsys, tmp_path):
     assert "does not exist" in _error(capsys, ["slim", "--model", f"{tmp_path}/none.py:Net", "--max-flops", "50%"])
     assert "--model-args" in _error(capsys, ["slim", "--model", "cnn1d", "--model-args", "[1", "--max-flops", "5M"])
     assert "--method" in _error(capsys, ["slim", "--model", "cnn1d", "--method", "magic", "--max-flops", "5M"])
+    assert "unknown --latency-runtime 'tvm'; expected one of ['torch', 'onnxruntime']" in _error(
+        capsys, ["slim", "--model", "cnn1d", "--latency-runtime", "tvm", "--max-flops", "5M"])
 
 
 def test_mismatched_weights_exit_2(capsys, tmp_path):

@@ -38,6 +38,9 @@ def add_parser(sub) -> None:
                                        "when no budget is given)")
     p.add_argument("--max-params", help="parameter budget (e.g. 50k)")
     p.add_argument("--max-latency-ms", help="median batch-1 CPU latency budget in ms, measured here")
+    p.add_argument("--latency-runtime", default=d.latency_runtime, metavar="{torch,onnxruntime}",
+                   help="what runs the timed passes: eager PyTorch or an onnxruntime CPU session "
+                        f"(onnx extra); default {d.latency_runtime}")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--executor", default=d.executor, help="local | processes:N | ray | ray:N | ray:auto | ray://HOST:PORT, optionally + ',ordered' (see docs/scale.md)")
     p.add_argument("--threads", type=int, default=d.threads, help="torch intra-op threads (training and latency)")
@@ -63,8 +66,9 @@ def config_from_args(args) -> SearchConfig:
         epochs=args.epochs,
         final_epochs=args.final_epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
         label_smoothing=args.label_smoothing, max_flops=args.max_flops, max_params=args.max_params,
-        max_latency_ms=args.max_latency_ms, seed=args.seed, executor=args.executor, threads=args.threads,
-        sampler=args.sampler, supernet_epochs=args.supernet_epochs, final=args.final, supernet=args.supernet)
+        max_latency_ms=args.max_latency_ms, latency_runtime=args.latency_runtime, seed=args.seed,
+        executor=args.executor, threads=args.threads, sampler=args.sampler, supernet_epochs=args.supernet_epochs,
+        final=args.final, supernet=args.supernet)
 
 
 def run(args) -> int:

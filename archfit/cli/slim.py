@@ -36,6 +36,9 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--latency-threads", type=int, default=d.latency_threads, help="threads for latency measurement")
+    p.add_argument("--latency-runtime", default=d.latency_runtime, metavar="{torch,onnxruntime}",
+                   help="what runs the timed passes: eager PyTorch or an onnxruntime CPU session "
+                        f"(onnx extra); default {d.latency_runtime}")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--out", type=Path, help="output folder (default runs/slim-<timestamp>)")
     p.set_defaults(run=run)
@@ -44,6 +47,7 @@ def add_parser(sub) -> None:
 def config_from_args(args):
     from archfit.compress.pipeline import METHODS, SlimConfig
     from archfit.compress.spec import parse_model_args, resolve_class
+    from archfit.cost import check_runtime
 
     methods = tuple(METHODS) if args.method == "all" else tuple(m.strip() for m in args.method.split(",") if m.strip())
     for method in methods:
@@ -55,6 +59,7 @@ def config_from_args(args):
         raise ArchfitError(f"--ratios {args.ratios!r} must be comma-separated numbers in (0, 1]") from None
     if min(args.pretrain_epochs, args.supernet_epochs, args.finetune_epochs) < 0 or args.evaluations < 1:
         raise ArchfitError("epochs must be >= 0 and --evaluations >= 1")
+    check_runtime(args.latency_runtime, "--latency-runtime")
     resolve_class(args.model)  # fail fast, before loading data
     if args.weights and not Path(args.weights).is_file():
         raise ArchfitError(f"--weights {args.weights} does not exist")
@@ -64,7 +69,8 @@ def config_from_args(args):
                       ignore=tuple(args.ignore), pretrain_epochs=args.pretrain_epochs,
                       supernet_epochs=args.supernet_epochs, evaluations=args.evaluations,
                       finetune_epochs=args.finetune_epochs, lr=args.lr, batch_size=args.batch_size,
-                      latency_threads=args.latency_threads, seed=args.seed)
+                      latency_threads=args.latency_threads, latency_runtime=args.latency_runtime,
+                      seed=args.seed)
 
 
 def run(args) -> int:

@@ -26,7 +26,7 @@ from archfit.compress.prune import CRITERIA, prune_to_budget
 from archfit.compress.spec import build_model, fill_args, load_weights
 from archfit.compress.width_search import EvolutionConfig, search_widths
 from archfit.compress.width_supernet import ChannelGate, SupernetConfig, costs_fit, recalibrate_bn, train_supernet
-from archfit.cost import Budget, Cost, count_flops, count_params, measure_latency
+from archfit.cost import Budget, Cost, check_runtime, count_flops, count_params, measure_latency
 from archfit.data import DataModule, load_data
 from archfit.errors import ArchfitError
 from archfit.train.trainer import TrainConfig, accuracy, train
@@ -55,6 +55,7 @@ class SlimConfig:
     lr: float = 0.05  # pre-training peak LR; supernet and fine-tuning use lr / 2.5
     batch_size: int = 64
     latency_threads: int = 1
+    latency_runtime: str = "torch"  # what runs the timed passes: "torch" (eager) | "onnxruntime" (onnx extra)
     seed: int = 0
 
 
@@ -84,9 +85,10 @@ def parse_limit(text: str | None, full: float, flag: str) -> float | None:
     return parse_quantity(text, flag)
 
 
-def measure(model: nn.Module, data: DataModule, threads: int = 1) -> dict[str, float]:
-    """FLOPs (2 x MACs, batch 1), params, median batch-1 CPU latency (ms) and test accuracy (fraction)."""
-    latency = measure_latency(model, data.input_shape, threads=threads)
+def measure(model: nn.Module, data: DataModule, threads: int = 1, runtime: str = "torch") -> dict[str, float]:
+    """FLOPs (2 x MACs, batch 1), params, median batch-1 CPU latency (ms, timed in ``runtime``) and test accuracy
+    (fraction)."""
+    latency = measure_latency(model, data.input_shape, threads=threads, runtime=runtime)
     return {"flops": count_flops(model, data.input_shape), "params": count_params(model),
             "latency_ms": latency.median_ms, "test_acc": accuracy(model, data.test)}
 
@@ -95,6 +97,7 @@ def prepare(config: SlimConfig, data: DataModule | None = None, log=print) -> Co
     for method in config.methods:
         if method not in METHODS:
             raise ArchfitError(f"--method {method!r} is not one of {list(METHODS) + ['all']}")
+    check_runtime(config.latency_runtime, "--latency-runtime")
     data = data or load_data(config.data)
     args = fill_args(config.model, config.model_args, data.input_shape, data.num_classes)
     torch.manual_seed(config.seed)
@@ -110,7 +113,8 @@ def prepare(config: SlimConfig, data: DataModule | None = None, log=print) -> Co
     if not plan.groups:
         raise ArchfitError("no channel group of this model can be slimmed: " + "; ".join(
             f"{lo.name}: {lo.reason}" for lo in plan.left_out[:3]))
-    return Context(config, data, model, args, measure(model, data, config.latency_threads), plan, WidthCost(model, plan))
+    before = measure(model, data, config.latency_threads, config.latency_runtime)
+    return Context(config, data, model, args, before, plan, WidthCost(model, plan))
 
 
 def check_budget(ctx: Context) -> Budget:
@@ -125,8 +129,8 @@ def check_budget(ctx: Context) -> Budget:
     reach = Cost(ctx.cost.flops(smallest), ctx.cost.params(smallest))
     if budget.max_latency_ms is not None:
         small = extract(ctx.model, ctx.plan, smallest)
-        reach = Cost(reach.flops, reach.params, measure_latency(small, ctx.data.input_shape,
-                                                                threads=c.latency_threads).median_ms)
+        latency = measure_latency(small, ctx.data.input_shape, threads=c.latency_threads, runtime=c.latency_runtime)
+        reach = Cost(reach.flops, reach.params, latency.median_ms)
     reasons = budget.violations(reach)
     if reasons:
         raise ArchfitError(f"budget {budget.describe()} cannot be met: at the smallest widths the model still has "
@@ -165,7 +169,7 @@ def run_method(ctx: Context, method: str, log=print) -> dict[str, Any]:
     train(small, ctx.data.train, TrainConfig(epochs=c.finetune_epochs, lr=c.lr / 2.5, batch_size=c.batch_size,
                                              seed=c.seed), loss_fn=distill_loss(ctx.model))
     small.eval()
-    after = measure(small, ctx.data, c.latency_threads)
+    after = measure(small, ctx.data, c.latency_threads, c.latency_runtime)
     if not budget.fits(Cost(after["flops"], after["params"], after["latency_ms"])):
         log(f"warning: {method}: measured cost exceeds the budget ({'; '.join(budget.violations(Cost(after['flops'], after['params'], after['latency_ms'])))})")
     log(f"{method}: test accuracy {100 * after['test_acc']:.2f}% (before fine-tuning {100 * pruned_acc:.2f}%), "
@@ -214,17 +218,19 @@ def _with_latency(ctx: Context, budget: Budget, fits):
         key = tuple(widths[g.name] for g in ctx.plan.groups)
         if key not in cache:
             # time the architecture only: extract from the hook-free original, not the masked supernet
-            cache[key] = measure_latency(extract(ctx.model, ctx.plan, widths), ctx.data.input_shape,
-                                         repeats=10, threads=ctx.config.latency_threads).median_ms
+            small = extract(ctx.model, ctx.plan, widths)
+            cache[key] = measure_latency(small, ctx.data.input_shape, repeats=10, threads=ctx.config.latency_threads,
+                                         runtime=ctx.config.latency_runtime).median_ms
         return cache[key] <= budget.max_latency_ms
     return check
 
 
 def _model_fits(ctx: Context, budget: Budget):
-    shape, threads = ctx.data.input_shape, ctx.config.latency_threads
+    shape, threads, runtime = ctx.data.input_shape, ctx.config.latency_threads, ctx.config.latency_runtime
 
     def fits(model: nn.Module) -> bool:
-        latency = measure_latency(model, shape, repeats=10, threads=threads).median_ms if budget.needs_latency else None
+        latency = (measure_latency(model, shape, repeats=10, threads=threads, runtime=runtime).median_ms
+                   if budget.needs_latency else None)
         return budget.fits(Cost(count_flops(model, shape), count_params(model), latency))
     return fits
 

@@ -9,13 +9,20 @@ from typing import Any
 
 from archfit.compress.extract import save_slimmed
 from archfit.compress.pipeline import SlimConfig, check_budget, config_dict, prepare, reach_text, run_method
+from archfit.cost.latency import RUNTIME_TEXT
 from archfit.io import atomic_write_json
 from archfit.units import format_quantity
 
 UNITS = {"flops": "FLOPs = 2 x multiply-accumulates of one batch-1 forward pass (torch FlopCounterMode)",
          "params": "parameter count",
-         "latency_ms": "median wall-clock ms of a batch-1 forward pass on this CPU (eval mode, inference_mode)",
+         "latency_ms": "median wall-clock ms of a batch-1 forward pass on this CPU (eval mode), "
+                       "run by {runtime}",
          "test_acc": "top-1 accuracy on the test split, fraction in [0, 1]"}
+
+
+def units(config: SlimConfig) -> dict[str, str]:
+    """``UNITS`` with the latency line naming the runtime that was timed."""
+    return {**UNITS, "latency_ms": UNITS["latency_ms"].format(runtime=RUNTIME_TEXT[config.latency_runtime])}
 
 
 def run_and_save(config: SlimConfig, out: Path, log=print) -> dict[str, Any]:
@@ -45,7 +52,8 @@ def run_and_save(config: SlimConfig, out: Path, log=print) -> dict[str, Any]:
                    for g in sorted(ctx.plan.groups, key=lambda g: order[g.name])],  # in forward order
         "left_out": [{"name": lo.name, "channels": lo.channels, "reason": lo.reason, "tied_to": lo.tied_to}
                      for lo in ctx.plan.left_out],
-        "methods": methods, "units": UNITS, "seconds": time.perf_counter() - start,
+        "latency_runtime": config.latency_runtime, "latency_threads": config.latency_threads,
+        "methods": methods, "units": units(config), "seconds": time.perf_counter() - start,
     }
     atomic_write_json(out / "results.json", results)
     from archfit.report.slim_report import write_slim_report
@@ -57,7 +65,8 @@ def run_and_save(config: SlimConfig, out: Path, log=print) -> dict[str, Any]:
 
 
 def summary(results: dict[str, Any]) -> str:
-    rows = [f"{'method':<9} {'test acc %':>10} {'FLOPs':>8} {'x fewer':>7} {'params':>8} {'latency ms':>10} {'speedup':>7}"]
+    rows = [f"{'method':<9} {'test acc %':>10} {'FLOPs':>8} {'x fewer':>7} {'params':>8} {'latency ms':>10} "
+            f"{'speedup':>7}   (latency: batch 1, {results.get('latency_runtime', 'torch')})"]
     for entry in results["methods"]:
         b, a = entry["before"], entry["after"]
         rows.append(f"{entry['method']:<9} {100 * a['test_acc']:>10.2f} {format_quantity(a['flops']):>8} "

@@ -11,20 +11,25 @@ from archfit.units import format_quantity, parse_quantity
 
 @dataclass(frozen=True)
 class Cost:
-    """FLOPs (2 x MACs, batch 1), parameter count, and measured CPU latency in ms (None if unmeasured)."""
+    """FLOPs (2 x MACs, batch 1), parameter count, and measured CPU latency in ms (None if unmeasured).
+
+    ``latency_runtime`` names what ran the timed passes ("torch" eager or "onnxruntime"); None when unmeasured
+    (and in dicts written before it existed, which were all eager PyTorch).
+    """
 
     flops: int
     params: int
     latency_ms: float | None = None
     latency_p90_ms: float | None = None
     latency_threads: int | None = None
+    latency_runtime: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Cost:
-        return cls(**{k: data.get(k) for k in ("flops", "params", "latency_ms", "latency_p90_ms", "latency_threads")})
+        return cls(**{k: data.get(k) for k in FIELDS})
 
     def value(self, metric: str) -> float:
         """``flops`` | ``params`` | ``latency_ms``."""
@@ -35,6 +40,7 @@ class Cost:
 
 
 METRICS = ("flops", "params", "latency_ms")
+FIELDS = ("flops", "params", "latency_ms", "latency_p90_ms", "latency_threads", "latency_runtime")
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,48 @@
-"""Latency measured on this machine: batch 1, warm-up, then median and 90th percentile of runs."""
+"""Latency measured on this machine: warm-up, then median and 90th percentile of timed forward passes.
+
+Two runtimes: ``"torch"`` (eager PyTorch under ``inference_mode``) and ``"onnxruntime"`` (the model exported
+to ONNX in memory, run by an onnxruntime CPU session). They disagree most for small models: eager PyTorch
+pays ~10-20 us of dispatch per operator, onnxruntime much less, so budget in the runtime you deploy with.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from archfit.errors import ArchfitError
+
+RUNTIMES = ("torch", "onnxruntime")
+RUNTIME_TEXT = {"torch": "eager PyTorch (inference_mode)",
+                "onnxruntime": "an onnxruntime CPU session (model exported to ONNX)"}
+
 
 @dataclass(frozen=True)
 class Latency:
-    """Wall-clock milliseconds of one forward pass, measured with ``threads`` intra-op threads."""
+    """Wall-clock ms of one forward pass of ``batch`` samples, run by ``runtime`` on ``threads`` intra-op threads."""
 
     median_ms: float
     p90_ms: float
     threads: int
     batch: int
     repeats: int
+    runtime: str = "torch"
+
+
+def check_runtime(runtime: str, flag: str = "runtime") -> str:
+    """``runtime`` if it is one of ``RUNTIMES`` and importable, else a one-line error (raised before any work)."""
+    if runtime not in RUNTIMES:
+        raise ArchfitError(f"unknown {flag} {runtime!r}; expected one of {list(RUNTIMES)}")
+    if runtime == "onnxruntime":
+        from archfit.run.onnx_export import require_onnxruntime
+
+        require_onnxruntime(f"{flag} onnxruntime")
+    return runtime
 
 
 def measure_latency(
@@ -28,24 +52,59 @@ def measure_latency(
     warmup: int = 5,
     repeats: int = 30,
     threads: int | None = None,
+    runtime: str = "torch",
 ) -> Latency:
-    """Time ``repeats`` forward passes in eval mode under ``inference_mode`` after ``warmup`` passes."""
+    """Time ``repeats`` forward passes of the model in eval mode after ``warmup`` passes, in ``runtime``.
+
+    ``threads`` defaults to torch's current intra-op thread count (for onnxruntime too, so both runtimes
+    are asked for the same parallelism); the model's training mode is restored afterwards.
+    """
+    check_runtime(runtime)
     previous = torch.get_num_threads()
     threads = threads or previous
-    torch.set_num_threads(threads)
+    example = torch.randn(batch, *input_shape)
     was_training = model.training
     model.eval()
-    example = torch.randn(batch, *input_shape)
-    times = []
     try:
-        with torch.inference_mode():
-            for _ in range(warmup):
-                model(example)
-            for _ in range(repeats):
-                start = time.perf_counter()
-                model(example)
-                times.append((time.perf_counter() - start) * 1e3)
+        if runtime == "onnxruntime":
+            times = _time(_ort_runner(model, example, threads), warmup, repeats)
+        else:
+            torch.set_num_threads(threads)
+            with torch.inference_mode():
+                times = _time(lambda: model(example), warmup, repeats)
     finally:
         torch.set_num_threads(previous)
         model.train(was_training)
-    return Latency(float(np.median(times)), float(np.percentile(times, 90)), threads, batch, repeats)
+    return Latency(float(np.median(times)), float(np.percentile(times, 90)), threads, batch, repeats, runtime)
+
+
+def _time(run: Callable[[], object], warmup: int, repeats: int) -> list[float]:
+    """Milliseconds of each of ``repeats`` calls of ``run`` after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def _ort_runner(model: nn.Module, example: torch.Tensor, threads: int) -> Callable[[], object]:
+    """An onnxruntime CPU session of ``model`` exported at ``example``'s batch size, ready to run."""
+    from archfit.run.onnx_export import onnx_bytes, require_onnxruntime
+
+    onnxruntime = require_onnxruntime("latency in onnxruntime")
+    # the legacy exporter: 20-30x faster to export, and latency budgets export every candidate they time
+    try:
+        data = onnx_bytes(model, example, "torchscript")
+    except Exception as exc:  # an operator or control flow the exporter cannot handle: say so in one line
+        reason = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise ArchfitError(f"cannot time {type(model).__name__} in onnxruntime: ONNX export failed "
+                           f"({type(exc).__name__}: {reason}); use --latency-runtime torch") from None
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    feed = {"input": example.numpy()}
+    return lambda: session.run(None, feed)

@@ -6,17 +6,23 @@ import torch
 
 from archfit.cost.budget import Cost
 from archfit.cost.flops import count_flops, count_params
-from archfit.cost.latency import measure_latency
+from archfit.cost.latency import check_runtime, measure_latency
 from archfit.space.base import Arch, Space
 
 
 class CostModel:
-    """Computes ``Cost`` for archs of ``space``; latency only when asked (it builds and times the net)."""
+    """Computes ``Cost`` for archs of ``space``; latency only when asked (it builds and times the net).
 
-    def __init__(self, space: Space, with_latency: bool = False, threads: int | None = None) -> None:
+    One instance measures under one ``runtime`` and ``threads``, so its per-arch cache never mixes latencies
+    of different runtimes; a resumed search re-measures (its stored settings must match, runtime included).
+    """
+
+    def __init__(self, space: Space, with_latency: bool = False, threads: int | None = None,
+                 runtime: str = "torch") -> None:
         self.space = space
         self.with_latency = with_latency
         self.threads = threads
+        self.runtime = check_runtime(runtime)
         self._cache: dict[str, Cost] = {}
 
     def __call__(self, arch: Arch) -> Cost:
@@ -32,5 +38,6 @@ class CostModel:
         params = count_params(meta_model)
         if not self.with_latency:
             return Cost(flops, params)
-        latency = measure_latency(self.space.build(arch), self.space.input_shape, threads=self.threads)
-        return Cost(flops, params, latency.median_ms, latency.p90_ms, latency.threads)
+        latency = measure_latency(self.space.build(arch), self.space.input_shape, threads=self.threads,
+                                  runtime=self.runtime)
+        return Cost(flops, params, latency.median_ms, latency.p90_ms, latency.threads, latency.runtime)

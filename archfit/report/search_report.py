@@ -24,7 +24,9 @@ def write_search_report(results: dict[str, Any], out: Path) -> Path:
 
     report.add_heading("Chosen model")
     cost, metrics = best["cost"], best["metrics"]
-    report.add_table(["trial", "valid acc", "test acc", "FLOPs", "params", "latency median / p90 (ms)"], [[
+    runtime = cost.get("latency_runtime") or "torch"  # results written before runtimes existed: eager PyTorch
+    latency_header = f"latency median / p90 (ms, {runtime})"
+    report.add_table(["trial", "valid acc", "test acc", "FLOPs", "params", latency_header], [[
         best["trial"], f"{100 * metrics['valid_acc']:.2f} %", f"{100 * metrics['test_acc']:.2f} %",
         format_quantity(cost["flops"]), format_quantity(cost["params"]),
         f"{cost['latency_ms']:.3f} / {cost['latency_p90_ms']:.3f}"]])

@@ -31,7 +31,7 @@ def write_slim_report(results: dict[str, Any], out: Path) -> Path:
                      format_quantity(a["flops"]), f"{b['flops'] / a['flops']:.2f}", format_quantity(a["params"]),
                      f"{a['latency_ms']:.3f}", f"{b['latency_ms'] / a['latency_ms']:.2f}"])
     report.add_table(["method", "test acc", "test acc before fine-tuning", "FLOPs", "FLOPs reduction (x)", "params",
-                      "latency (ms)", "latency speedup (x)"], rows)
+                      f"latency (ms, {results.get('latency_runtime', 'torch')})", "latency speedup (x)"], rows)
     for name, text in results["units"].items():
         report.add_text(f"{name}: {text}", note=True)
 

@@ -30,7 +30,8 @@ def summary_table(results: dict[str, Any]) -> Table:
     table.add_row("test accuracy", f"{100 * metrics['test_acc']:.2f} %")
     table.add_row("FLOPs (2×MACs, batch 1)", format_quantity(cost["flops"]))
     table.add_row("parameters", format_quantity(cost["params"]))
-    table.add_row(f"latency (median / p90, {cost['latency_threads']} threads)",
+    runtime = cost.get("latency_runtime") or "torch"  # results written before runtimes existed: eager PyTorch
+    table.add_row(f"latency (median / p90, {cost['latency_threads']} threads, {runtime})",
                   f"{cost['latency_ms']:.3f} / {cost['latency_p90_ms']:.3f} ms")
     table.add_row("budget", results["budget_text"])
     table.add_row("Pareto-front size / hypervolume", f"{len(results['pareto'])} / {results['hypervolume']['value']:.4g}")

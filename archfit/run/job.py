@@ -14,6 +14,7 @@ from archfit import __version__
 from archfit.config import SearchConfig
 from archfit.cost import CostModel, count_flops, count_params, measure_latency
 from archfit.cost.budget import Budget, Cost
+from archfit.cost.latency import RUNTIME_TEXT
 from archfit.cost.layers import layer_costs
 from archfit.data import DataModule, load_data
 from archfit.errors import ArchfitError
@@ -84,7 +85,8 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
         space = prepare_space(config, data)
     budget = config.budget()
     strategy = create_strategy(config.strategy)
-    cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads)
+    cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads,
+                     runtime=config.latency_runtime)
     check_budget_reachable(space, budget, cost)
     if tabular:  # built before the run folder exists: a bad table leaves nothing behind
         from archfit.estimate.tabular import TabularEstimator
@@ -195,9 +197,9 @@ def _finish(config: SearchConfig, data: DataModule, space: Space, budget: Budget
         model = space.build(best.arch)
         if config.final_epochs:
             train(model, data.train, config.train_config(config.final_epochs))
-    latency = measure_latency(model, space.input_shape, threads=config.threads)
+    latency = measure_latency(model, space.input_shape, threads=config.threads, runtime=config.latency_runtime)
     final_cost = Cost(count_flops(model, space.input_shape), count_params(model), latency.median_ms,
-                      latency.p90_ms, latency.threads)
+                      latency.p90_ms, latency.threads, latency.runtime)
     metrics = {"valid_acc": accuracy(model, data.valid), "test_acc": accuracy(model, data.test),
                "search_valid_acc": best.metrics[metric]}
     save_model(out, space, best.arch, model, {"data": data.name, "metrics": metrics, "cost": final_cost.to_dict()})
@@ -235,7 +237,7 @@ def _finish(config: SearchConfig, data: DataModule, space: Space, budget: Budget
         "units": {"flops": "FLOPs = 2 x MACs of one batch-1 forward pass (torch FlopCounterMode: conv, linear, "
                            "matmul; element-wise ops not counted)",
                   "latency_ms": f"median and p90 of {latency.repeats} batch-1 forward passes on this CPU after "
-                                f"warm-up, {latency.threads} threads",
+                                f"warm-up, {latency.threads} threads, {RUNTIME_TEXT[latency.runtime]}",
                   "accuracy": "fraction in [0, 1]"},
         "_final_seconds": final_seconds,
     }
