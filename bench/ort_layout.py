@@ -22,7 +22,7 @@ import torch
 from archfit.compress.spec import build_model, fill_args
 from archfit.cost import count_flops
 from archfit.io import atomic_write_json
-from archfit.run.onnx_export import onnx_bytes, require_onnxruntime
+from archfit.onnx_io import onnx_bytes, require_onnxruntime
 
 SHAPE = (3, 32, 32)
 WIDTHS = (24, 16, 12, 11, 8)  # 16 = default; 11 = x0.71 (what slim_latency.py times); 8 = x0.5; 24 = 8 * 3

@@ -49,7 +49,7 @@ def run(args) -> int:
     print(f"rebuilt {what}: {count_params(model):,} params, {count_flops(model, input_shape):,} FLOPs; "
           f"output matches the saved model (max |diff| {diff:.2g})")
     if args.onnx:
-        from archfit.run.onnx_export import export_onnx
+        from archfit.onnx_io import export_onnx
 
         onnx_diff = export_onnx(model, input_shape, args.onnx)
         print(f"wrote {args.onnx}; onnxruntime matches PyTorch (max |diff| {onnx_diff:.2g})")

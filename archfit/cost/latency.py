@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from archfit.errors import ArchfitError
+from archfit.onnx_io import onnx_bytes, require_onnxruntime
 
 RUNTIMES = ("torch", "onnxruntime")
 RUNTIME_TEXT = {"torch": "eager PyTorch (inference_mode)",
@@ -39,8 +40,6 @@ def check_runtime(runtime: str, flag: str = "runtime") -> str:
     if runtime not in RUNTIMES:
         raise ArchfitError(f"unknown {flag} {runtime!r}; expected one of {list(RUNTIMES)}")
     if runtime == "onnxruntime":
-        from archfit.run.onnx_export import require_onnxruntime
-
         require_onnxruntime(f"{flag} onnxruntime")
     return runtime
 
@@ -92,8 +91,6 @@ def _time(run: Callable[[], object], warmup: int, repeats: int) -> list[float]:
 
 def _ort_runner(model: nn.Module, example: torch.Tensor, threads: int) -> Callable[[], object]:
     """An onnxruntime CPU session of ``model`` exported at ``example``'s batch size, ready to run."""
-    from archfit.run.onnx_export import onnx_bytes, require_onnxruntime
-
     onnxruntime = require_onnxruntime("latency in onnxruntime")
     # the legacy exporter: 20-30x faster to export, and latency budgets export every candidate they time
     try:
