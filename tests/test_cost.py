@@ -51,6 +51,13 @@ def test_latency_reports_percentiles_and_threads():
     assert torch.get_num_threads() >= 1
 
 
+def test_latency_times_a_fast_model_for_at_least_min_seconds():
+    fast = measure_latency(nn.Linear(4, 4), (4,), repeats=10, threads=1, min_seconds=0.05)
+    assert fast.repeats > 10 and fast.repeats * fast.median_ms >= 0.5 * 50  # far more than 10 passes of ~us each
+    exact = measure_latency(nn.Linear(4, 4), (4,), repeats=10, threads=1, min_seconds=0.0)
+    assert exact.repeats == 10
+
+
 def test_latency_in_onnxruntime_is_recorded_and_restores_the_model():
     model = nn.Sequential(nn.Conv1d(1, 8, 3), nn.BatchNorm1d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 38, 4))
     threads = torch.get_num_threads()

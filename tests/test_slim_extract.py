@@ -8,7 +8,7 @@ from archfit.compress.costs import WidthCost
 from archfit.compress.extract import extract, load_slimmed, save_slimmed
 from archfit.compress.groups import discover
 from archfit.compress.pipeline import parse_limit
-from archfit.compress.width_search import EvolutionConfig, search_widths, uniform_at_budget
+from archfit.compress.width_search import EvolutionConfig, confirm_best, search_widths, uniform_at_budget
 from archfit.compress.width_supernet import ChannelGate, costs_fit, sample_at_budget
 from archfit.cost import count_flops, count_params
 from archfit.errors import ArchfitError
@@ -83,6 +83,20 @@ def test_search_returns_a_config_within_budget_at_least_as_good_as_uniform():
     assert fits(edge)
     grown = [dict(edge, **{g.name: c}) for g in plan.groups for c in g.choices if c > edge[g.name]]
     assert all(not fits(w) for w in grown)  # on the boundary: growing any group breaks the budget
+
+
+def test_a_noisy_budget_check_is_confirmed_best_first():
+    history = [({"a": 4}, 0.5), ({"a": 8}, 0.9), ({"a": 6}, 0.7), ({"a": 2}, 0.1)]
+    asked = []
+
+    def confirm(widths):  # the widest two measured lucky in the search; timed again they are over budget
+        asked.append(widths["a"])
+        return widths["a"] <= 4
+
+    assert confirm_best(history, confirm) == ({"a": 4}, 0.5)
+    assert asked == [8, 6, 4]  # best score first, stops at the first that passes
+    assert confirm_best(history, lambda w: False) is None
+    assert confirm_best(history, lambda w: w["a"] == 2, tries=3) is None  # only the 3 best are re-timed
 
 
 def test_save_rebuild_gives_identical_outputs(tmp_path):

@@ -52,9 +52,14 @@ def measure_latency(
     repeats: int = 30,
     threads: int | None = None,
     runtime: str = "torch",
+    min_seconds: float = 0.1,
 ) -> Latency:
-    """Time ``repeats`` forward passes of the model in eval mode after ``warmup`` passes, in ``runtime``.
+    """Time forward passes of the model in eval mode, in ``runtime``: at least ``warmup`` untimed passes
+    and ``min_seconds / 4`` of them, then at least ``repeats`` timed passes and ``min_seconds`` of them.
 
+    Why a time floor: a small model runs in tens of microseconds, so 30 passes are a few ms of timing, and
+    the first ones in a process run on cold caches; medians of such short runs move by 20-30 % and a
+    relative budget ("80 % of the original") then compares noise. ``Latency.repeats`` is the count timed.
     ``threads`` defaults to torch's current intra-op thread count (for onnxruntime too, so both runtimes
     are asked for the same parallelism); the model's training mode is restored afterwards.
     """
@@ -66,26 +71,34 @@ def measure_latency(
     model.eval()
     try:
         if runtime == "onnxruntime":
-            times = _time(_ort_runner(model, example, threads), warmup, repeats)
+            times = _time(_ort_runner(model, example, threads), warmup, repeats, min_seconds)
         else:
             torch.set_num_threads(threads)
             with torch.inference_mode():
-                times = _time(lambda: model(example), warmup, repeats)
+                times = _time(lambda: model(example), warmup, repeats, min_seconds)
     finally:
         torch.set_num_threads(previous)
         model.train(was_training)
-    return Latency(float(np.median(times)), float(np.percentile(times, 90)), threads, batch, repeats, runtime)
+    return Latency(float(np.median(times)), float(np.percentile(times, 90)), threads, batch, len(times), runtime)
 
 
-def _time(run: Callable[[], object], warmup: int, repeats: int) -> list[float]:
-    """Milliseconds of each of ``repeats`` calls of ``run`` after ``warmup`` untimed ones."""
-    for _ in range(warmup):
+MAX_PASSES = 20_000  # bounds the timed passes of a microsecond-scale model
+
+
+def _time(run: Callable[[], object], warmup: int, repeats: int, min_seconds: float) -> list[float]:
+    """Milliseconds of each timed call of ``run``: warm-up of ``warmup`` calls and ``min_seconds / 4``,
+    then at least ``repeats`` calls and ``min_seconds`` of timed calls (at most ``MAX_PASSES``)."""
+    start, done = time.perf_counter(), 0
+    while done < warmup or (time.perf_counter() - start < min_seconds / 4 and done < MAX_PASSES):
         run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+        done += 1
+    times: list[float] = []
+    total = 0.0
+    while len(times) < repeats or (total < min_seconds * 1e3 and len(times) < MAX_PASSES):
+        begin = time.perf_counter()
         run()
-        times.append((time.perf_counter() - start) * 1e3)
+        times.append((time.perf_counter() - begin) * 1e3)
+        total += times[-1]
     return times
 
 
