@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,10 +166,7 @@ def run_method(ctx: Context, method: str, log=print) -> dict[str, Any]:
                                        c.round_to if c.round_to > 1 else None, seed=c.seed)
         extra = {"pruning_ratio": round(ratio, 4)}
     pruned_acc = accuracy(small, ctx.data.test)
-    torch.manual_seed(c.seed)
-    train(small, ctx.data.train, TrainConfig(epochs=c.finetune_epochs, lr=c.lr / 2.5, batch_size=c.batch_size,
-                                             seed=c.seed), loss_fn=distill_loss(ctx.model))
-    small.eval()
+    finetune(ctx, small)
     after = measure(small, ctx.data, c.latency_threads, c.latency_runtime)
     if not budget.fits(Cost(after["flops"], after["params"], after["latency_ms"])):
         log(f"warning: {method}: measured cost exceeds the budget ({'; '.join(budget.violations(Cost(after['flops'], after['params'], after['latency_ms'])))})")
@@ -179,17 +177,39 @@ def run_method(ctx: Context, method: str, log=print) -> dict[str, Any]:
             "seconds": time.perf_counter() - start, **extra}
 
 
+def finetune(ctx: Context, small: nn.Module) -> nn.Module:
+    """The same recipe for every method: ``finetune_epochs`` of SGD at lr / 2.5 with distillation from the
+    original; leaves ``small`` in eval mode."""
+    c = ctx.config
+    torch.manual_seed(c.seed)
+    train(small, ctx.data.train, TrainConfig(epochs=c.finetune_epochs, lr=c.lr / 2.5, batch_size=c.batch_size,
+                                             seed=c.seed), loss_fn=distill_loss(ctx.model))
+    return small.eval()
+
+
+def width_fits(ctx: Context, budget: Budget) -> Callable[[dict[str, int]], bool]:
+    """Whether widths fit ``budget``: predicted FLOPs/params, then (if budgeted) latency timed on this CPU."""
+    fits = costs_fit(ctx.cost, budget.max_flops, budget.max_params)
+    return _with_latency(ctx, budget, fits) if budget.max_latency_ms is not None else fits
+
+
+def train_width_supernet(ctx: Context, fits: Callable[[dict[str, int]], bool]
+                         ) -> tuple[nn.Module, ChannelGate, list[float]]:
+    """A copy of the model trained as a width supernet (sandwich rule, one random path at the budget);
+    returns it with its gate (hooks attached: ``gate.remove()`` when done) and the per-epoch losses."""
+    c = ctx.config
+    supernet = copy.deepcopy(ctx.model)
+    gate = ChannelGate(supernet, ctx.plan)
+    losses = train_supernet(supernet, gate, ctx.data.train, SupernetConfig(
+        epochs=c.supernet_epochs, batch_size=c.batch_size, lr=c.lr / 2.5, seed=c.seed), fits)
+    return supernet, gate, losses
+
+
 def _width(ctx: Context, budget: Budget, log) -> tuple[nn.Module, dict[str, Any]]:
     c, plan = ctx.config, ctx.plan
-    supernet = copy.deepcopy(ctx.model)
-    gate = ChannelGate(supernet, plan)
-    fits = costs_fit(ctx.cost, budget.max_flops, budget.max_params)
-    if budget.max_latency_ms is not None:
-        fits = _with_latency(ctx, budget, fits)
+    fits = width_fits(ctx, budget)
+    supernet, gate, losses = train_width_supernet(ctx, fits)
     try:
-        losses = train_supernet(supernet, gate, ctx.data.train, SupernetConfig(
-            epochs=c.supernet_epochs, batch_size=c.batch_size, lr=c.lr / 2.5, seed=c.seed), fits)
-
         def score(widths: dict[str, int]) -> float:
             gate.set_widths(widths)
             recalibrate_bn(supernet, ctx.data.train.x, seed=c.seed)
