@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -165,19 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     tasks = [{"row": row, "seed": seed, "quick": args.quick, "supernet_epochs": args.supernet_epochs,
               "evaluations": args.evaluations, "finetune_epochs": args.finetune_epochs}
              for seed in range(args.seeds) for row in rows]
-    start, records = time.perf_counter(), []
-    from archfit.io import atomic_write_json
+    from task_pool import run_tasks
 
-    settings = {k: v for k, v in vars(args).items() if k != "out"}
-    with mp.get_context("spawn").Pool(args.jobs) as pool:
-        for result in pool.imap_unordered(run_task, tasks):
-            records.extend(result)
-            atomic_write_json(args.out, {"settings": settings, "records": records, "complete": False,
-                                         "seconds": time.perf_counter() - start})
-    atomic_write_json(args.out, {"settings": settings, "records": records, "complete": True,
-                                 "seconds": time.perf_counter() - start, "table": table(records)})
-    print(table(records))
-    print(f"{len(records)} records in {time.perf_counter() - start:.0f} s -> {args.out}")
+    run_tasks(run_task, tasks, args.jobs, args.out, {k: v for k, v in vars(args).items() if k != "out"}, table)
     return 0
 
 

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import multiprocessing as mp
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -160,18 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     tasks = [{"row": row, "seed": seed, "budget": args.budget, "ratios": FINE_GRID, "quick": args.quick,
               "supernet_epochs": args.supernet_epochs, "evaluations": args.evaluations,
               "finetune_epochs": args.finetune_epochs} for row in rows for seed in range(args.seeds)]
-    from archfit.io import atomic_write_json
+    from task_pool import run_tasks
 
-    start, records = time.perf_counter(), []
     settings = {**{k: v for k, v in vars(args).items() if k != "out"}, "ratios": FINE_GRID}
-    with mp.get_context("spawn").Pool(args.jobs) as pool:
-        for record in pool.imap_unordered(run_task, tasks):
-            records.append(record)
-            atomic_write_json(args.out, {"settings": settings, "records": records, "complete": False})
-    atomic_write_json(args.out, {"settings": settings, "records": records, "complete": True,
-                                 "seconds": time.perf_counter() - start, "table": table(records)})
-    print(table(records))
-    print(f"{len(records)} records in {time.perf_counter() - start:.0f} s -> {args.out}")
+    run_tasks(run_task, tasks, args.jobs, args.out, settings, table)
     return 0
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import pytest
 
 from archfit.io import load_tensors
 
