@@ -26,7 +26,9 @@ Deterministic given the seed: every random draw comes from the strategy's seeded
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 import numpy as np
 
@@ -42,35 +44,45 @@ CANDIDATES = ("auto", "space", "mutation")
 ENUMERATE_LIMIT = 20_000  # classes scored every round with candidates="auto" (NAS-Bench-201: 6,461)
 
 
+@dataclass(frozen=True)
+class BananasSettings:
+    """Counts are archs: ``initial`` random ones, ``batch`` per round (``local`` of them from the
+    incumbent's neighbourhood; after ``stall`` rounds without a better value the whole round); with
+    mutation candidates, ``pool`` per round from the ``parents`` best, a share ``explore`` uniform.
+    The predictor: ``members`` MLPs trained ``epochs`` epochs at the first fit, ``refit_epochs`` after
+    (warm start). ``beta`` weights the spread in ``ucb``."""
+
+    initial: int = 5
+    batch: int = 3
+    acquisition: str = "its"
+    beta: float = 0.5
+    members: int = 5
+    epochs: int = 250
+    refit_epochs: int = 80
+    candidates: str = "auto"
+    pool: int = 1000
+    parents: int = 10
+    explore: float = 0.3
+    local: int = 2
+    stall: int = 1
+
+    def __post_init__(self) -> None:
+        if self.acquisition not in ACQUISITIONS:
+            raise ArchfitError(f"bananas: acquisition {self.acquisition!r} is not one of {list(ACQUISITIONS)}")
+        if self.candidates not in CANDIDATES:
+            raise ArchfitError(f"bananas: candidates {self.candidates!r} is not one of {list(CANDIDATES)}")
+        if min(self.initial, self.batch, self.pool, self.parents, self.members, self.epochs) < 1:
+            raise ArchfitError("bananas: initial, batch, pool, parents, members and epochs must be >= 1")
+        if self.local < 0 or self.stall < 0:
+            raise ArchfitError(f"bananas: local {self.local} and stall {self.stall} must be >= 0 (0 turns them off)")
+
+
 @register_strategy("bananas")
 class Bananas(Strategy):
-    """Counts are archs: ``initial`` random ones, ``batch`` per round (``local`` of them from the
-    incumbent's neighbourhood); with mutation candidates, ``pool`` per round from the ``parents`` best."""
+    """``Bananas(**settings)``: keyword arguments are the fields of ``BananasSettings``."""
 
-    def __init__(self, initial: int = 5, batch: int = 3, acquisition: str = "its", beta: float = 0.5,
-                 members: int = 5, epochs: int = 250, refit_epochs: int = 80, candidates: str = "auto",
-                 pool: int = 1000, parents: int = 10, explore: float = 0.3, local: int = 2, stall: int = 1) -> None:
-        if acquisition not in ACQUISITIONS:
-            raise ArchfitError(f"bananas: acquisition {acquisition!r} is not one of {list(ACQUISITIONS)}")
-        if candidates not in CANDIDATES:
-            raise ArchfitError(f"bananas: candidates {candidates!r} is not one of {list(CANDIDATES)}")
-        if min(initial, batch, pool, parents, members, epochs) < 1:
-            raise ArchfitError("bananas: initial, batch, pool, parents, members and epochs must be >= 1")
-        if local < 0 or stall < 0:
-            raise ArchfitError(f"bananas: local {local} and stall {stall} must be >= 0 (0 turns them off)")
-        self.initial = initial
-        self.batch = batch
-        self.acquisition = acquisition
-        self.beta = beta
-        self.members = members
-        self.epochs = epochs
-        self.refit_epochs = refit_epochs
-        self.candidates = candidates
-        self.pool = pool
-        self.parents = parents
-        self.explore = explore
-        self.local = local
-        self.stall = stall
+    def __init__(self, **settings: Any) -> None:
+        self.settings = BananasSettings(**settings)
 
     def start(self, problem: Problem) -> None:
         super().start(problem)
@@ -81,19 +93,19 @@ class Bananas(Strategy):
         self._model: MLPEnsemble | None = None
         self._best, self._stalled = float("-inf"), 0  # best value at the last round, rounds since it rose
         self._classes: list[Arch] | None = None  # every class, when the space is scored exhaustively
-        if self.candidates != "mutation":
+        if self.settings.candidates != "mutation":
             listed = getattr(problem.space, "all_canonical", None)
             classes = listed() if listed is not None else None
-            if classes is not None and (self.candidates == "space" or len(classes) <= ENUMERATE_LIMIT):
+            if classes is not None and (self.settings.candidates == "space" or len(classes) <= ENUMERATE_LIMIT):
                 self._classes = classes
                 self._class_x = np.stack([self.encode(arch) for arch in classes])
-            elif self.candidates == "space":
+            elif self.settings.candidates == "space":
                 raise ArchfitError(f"bananas: candidates 'space' needs a space that lists its classes; "
                                    f"{problem.space.name!r} does not (use 'mutation')")
 
     def ask(self) -> Arch:
         if not self.queue:
-            if sum(v is not None for _, v in self.told.values()) < self.initial:
+            if sum(v is not None for _, v in self.told.values()) < self.settings.initial:
                 self.queue = [self._fresh_sample()]
             else:
                 self.queue = self._propose()
@@ -131,14 +143,14 @@ class Bananas(Strategy):
             if arch.key not in self.asked and arch.key not in pool and space.is_valid(arch):
                 pool[arch.key] = arch
 
-        parents = ranked[: self.parents]
+        parents = ranked[: self.settings.parents]
         for parent in parents:  # every one-step neighbour of the best archs
             for neighbour in space.neighbours(parent):
                 offer(neighbour)
-        n_random = int(self.explore * self.pool)
+        n_random = int(self.settings.explore * self.settings.pool)
         misses = 0
-        for _ in range(2 * self.pool):  # two-step mutations, parents weighted toward the best
-            if len(pool) >= self.pool - n_random or misses > self.pool // 5:  # full, or the region is exhausted
+        for _ in range(2 * self.settings.pool):  # two-step mutations, parents weighted toward the best
+            if len(pool) >= self.settings.pool - n_random or misses > self.settings.pool // 5:  # full, or the region is exhausted
                 break
             parent = parents[min(int(self.rng.exponential(len(parents) / 3)), len(parents) - 1)]
             size = len(pool)
@@ -164,16 +176,16 @@ class Bananas(Strategy):
             return [self._fresh_sample()]
         x = np.stack([self.encode(arch) for arch, _ in done])
         y = np.array([value for _, value in done], dtype=np.float64)
-        model = MLPEnsemble(members=self.members, epochs=self.epochs)
+        model = MLPEnsemble(members=self.settings.members, epochs=self.settings.epochs)
         # warm start: each round continues from the last round's weights (fewer epochs, same members)
-        epochs = self.refit_epochs if self._model is not None else self.epochs
+        epochs = self.settings.refit_epochs if self._model is not None else self.settings.epochs
         self._model = model.fit(x, y, seed=int(self.rng.integers(2**31)), warm=self._model, epochs=epochs)
         predictions = model.predict(features)
         score = self._score(predictions)
         chosen = self._local_picks(ranked[0], model, self._local_count(float(y.max())))
         picked = {arch.key for arch in chosen}
         for i in np.argsort(-score, kind="stable"):
-            if len(chosen) >= self.batch:
+            if len(chosen) >= self.settings.batch:
                 break
             if candidates[i].key not in picked and self.problem.feasible(candidates[i]):
                 chosen.append(candidates[i])
@@ -182,10 +194,10 @@ class Bananas(Strategy):
     def _score(self, predictions: np.ndarray) -> np.ndarray:
         """The acquisition of each column of ``predictions`` (members x candidates)."""
         mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
-        if self.acquisition == "its":
+        if self.settings.acquisition == "its":
             return mean + spread * self.rng.standard_normal(len(mean))
-        if self.acquisition == "ucb":
-            return mean + self.beta * spread
+        if self.settings.acquisition == "ucb":
+            return mean + self.settings.beta * spread
         return mean
 
     def _local_count(self, best: float) -> int:
@@ -194,7 +206,7 @@ class Bananas(Strategy):
             self._best, self._stalled = best, 0
         else:
             self._stalled += 1
-        return self.batch if self.stall and self._stalled >= self.stall else min(self.local, self.batch)
+        return self.settings.batch if self.settings.stall and self._stalled >= self.settings.stall else min(self.settings.local, self.settings.batch)
 
     def _local_picks(self, incumbent: Arch, model: MLPEnsemble, count: int) -> list[Arch]:
         """Up to ``count`` unseen feasible neighbours of the incumbent, best predicted mean first (none once
