@@ -21,9 +21,10 @@ def clean_registries():
     import archfit.space as spaces
     import archfit.strategy as strategies
 
-    before = dict(spaces._REGISTRY), dict(strategies._REGISTRY)
+    spaces.list_spaces(), strategies.list_strategies()  # built-ins registered before the snapshot
+    before = dict(spaces._SPACES.classes), dict(strategies._STRATEGIES.classes)
     yield
-    for registry, saved in zip((spaces._REGISTRY, strategies._REGISTRY), before):
+    for registry, saved in zip((spaces._SPACES.classes, strategies._STRATEGIES.classes), before):
         registry.clear()
         registry.update(saved)
 

@@ -6,36 +6,22 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from archfit.errors import ArchfitError
+from archfit.registry import Registry
 
-_REGISTRY: dict[str, type] = {}
+_STRATEGIES: Registry[type] = Registry(
+    "strategy", tuple(f"archfit.strategy.{m}" for m in ("random", "evolution", "local", "bananas")))
 T = TypeVar("T", bound=type)
 
 
 def register_strategy(name: str) -> Callable[[T], T]:
-    def decorate(cls: T) -> T:
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
-
-
-def _load_builtins() -> None:
-    import importlib
-
-    for module in ("random", "evolution", "local", "bananas"):
-        try:
-            importlib.import_module(f"archfit.strategy.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"archfit.strategy.{module}":
-                raise
+    """Class decorator: make a ``Strategy`` subclass available to ``create_strategy(name)``."""
+    return _STRATEGIES.register(name)
 
 
 def list_strategies() -> list[str]:
     from archfit.strategy.optuna_bridge import OPTUNA_SAMPLERS
 
-    _load_builtins()
-    return sorted(_REGISTRY) + [f"optuna:{s}" for s in OPTUNA_SAMPLERS]
+    return _STRATEGIES.names() + [f"optuna:{s}" for s in OPTUNA_SAMPLERS]
 
 
 def create_strategy(name: str, **params: Any):
@@ -44,10 +30,9 @@ def create_strategy(name: str, **params: Any):
         from archfit.strategy.optuna_bridge import OptunaStrategy
 
         return OptunaStrategy(name.split(":", 1)[1], **params)
-    _load_builtins()
-    if name not in _REGISTRY:
+    if name not in _STRATEGIES.names():
         raise ArchfitError(f"unknown strategy {name!r}; expected one of {list_strategies()}")
-    return _REGISTRY[name](**params)
+    return _STRATEGIES.create(name, **params)
 
 
 __all__ = ["create_strategy", "list_strategies", "register_strategy"]

@@ -7,7 +7,6 @@ distillation). Register a rule with ``@register_sampler(name)``; ``create_sample
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import torch
 
-from archfit.errors import ArchfitError
+from archfit.registry import Registry
 from archfit.space.base import Arch
 
 SAMPLERS = ("uniform", "sandwich", "cafenet", "close")  # built-ins, one module each: sampler_<name>.py
@@ -55,25 +54,14 @@ class Sampler(ABC):
 
 
 S = TypeVar("S", bound=type[Sampler])
-_REGISTRY: dict[str, type[Sampler]] = {}
+_SAMPLERS: Registry[type[Sampler]] = Registry(
+    "supernet sampler", tuple(f"archfit.supernet.sampler_{name}" for name in SAMPLERS))
 
 
 def register_sampler(name: str) -> Callable[[S], S]:
-    def decorate(cls: S) -> S:
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
+    return _SAMPLERS.register(name)
 
 
 def create_sampler(name: str, **params: Any) -> Sampler:
     """A sampling rule by name: uniform | sandwich | cafenet | close."""
-    for builtin in SAMPLERS:
-        importlib.import_module(f"archfit.supernet.sampler_{builtin}")
-    if name not in _REGISTRY:
-        raise ArchfitError(f"unknown supernet sampler {name!r}; expected one of {sorted(_REGISTRY)}")
-    try:
-        return _REGISTRY[name](**params)
-    except TypeError as exc:
-        raise ArchfitError(f"sampler {name!r}: bad parameters {params} ({exc})") from None
+    return _SAMPLERS.create(name, **params)

@@ -1,0 +1,54 @@
+"""Named plug-ins of one kind (spaces, strategies, supernet samplers): one registry type for all three."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from archfit.errors import ArchfitError
+
+C = TypeVar("C", bound=type)
+
+
+class Registry(Generic[C]):
+    """Classes by name. ``register(name)`` is a class decorator (it also sets ``cls.name``); the built-in
+    modules are imported on first lookup, since importing them is what registers them. Lookups and
+    constructor errors are one-line ``ArchfitError``s naming the bad value and the choices."""
+
+    def __init__(self, kind: str, builtin_modules: tuple[str, ...]) -> None:
+        self.kind = kind  # in errors: "unknown <kind> 'x'; expected one of [...]"
+        self.builtin_modules = builtin_modules
+        self.classes: dict[str, C] = {}
+        self._loaded = False
+
+    def register(self, name: str) -> Callable[[C], C]:
+        def decorate(cls: C) -> C:
+            cls.name = name
+            self.classes[name] = cls
+            return cls
+
+        return decorate
+
+    def names(self) -> list[str]:
+        self._load()
+        return sorted(self.classes)
+
+    def get(self, name: str) -> C:
+        self._load()
+        if name not in self.classes:
+            raise ArchfitError(f"unknown {self.kind} {name!r}; expected one of {sorted(self.classes)}")
+        return self.classes[name]
+
+    def create(self, name: str, **params: Any) -> Any:
+        cls = self.get(name)
+        try:
+            return cls(**params)
+        except TypeError as exc:  # an unknown or missing keyword: the caller's input, not a bug
+            raise ArchfitError(f"{self.kind} {name!r}: bad parameters {params} ({exc})") from None
+
+    def _load(self) -> None:
+        if not self._loaded:
+            for module in self.builtin_modules:
+                importlib.import_module(module)
+            self._loaded = True
