@@ -41,3 +41,18 @@ def test_rank_correlations_and_topk():
 
 def test_best_so_far():
     assert best_so_far([None, 1.0, 0.5, 2.0, None]) [1:] == [1.0, 1.0, 2.0, 2.0]
+
+
+def test_oracle_tau_matches_a_simulation_of_noisy_ground_truth():
+    from archfit.supernet.groundtruth import oracle_tau
+
+    rng = np.random.default_rng(0)
+    seed_taus, oracle_taus = [], []
+    for _ in range(400):  # 30 archs, 2 seeds each, noise sd 0.77 x the spread of true accuracies
+        truth = rng.normal(size=30)
+        a, b = truth + rng.normal(scale=0.77, size=30), truth + rng.normal(scale=0.77, size=30)
+        seed_taus.append(kendall_tau(a, b))
+        oracle_taus.append(kendall_tau(truth, (a + b) / 2))
+    assert oracle_tau(float(np.mean(seed_taus)), 2) == pytest.approx(np.mean(oracle_taus), abs=0.03)
+    assert oracle_tau(0.438, 2) > oracle_tau(0.438, 1) > 0.438  # averaging seeds, and the truth itself, rank better
+    assert np.isnan(oracle_tau(0.0, 2)) and np.isnan(oracle_tau(0.5, 0))

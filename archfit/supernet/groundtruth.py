@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -167,3 +168,19 @@ def noise_ceiling(table: Sequence[Sequence[Standalone]], metric: str = "test_acc
     taus = [kendall_tau([getattr(r[a], metric) for r in full], [getattr(r[b], metric) for r in full])
             for a in range(seeds) for b in range(a + 1, seeds)]
     return float(np.mean(taus)) if taus else float("nan")
+
+
+def oracle_tau(seed_tau: float, seeds: int) -> float:
+    """Kendall tau that a perfect predictor (the noise-free accuracy) is expected to reach against the mean
+    of ``seeds`` runs, given the seed-to-seed tau of single runs.
+
+    Why: the ground truth is noisy, so even the truth itself cannot rank it perfectly; a predictor's tau is
+    only "high" next to this bound. Model: accuracy = true value + independent Gaussian seed noise, for which
+    tau = (2 / pi) arcsin(r) (Greiner's relation); seed-to-seed r = v / (v + n) and truth-vs-mean
+    r = sqrt(v / (v + n / seeds)). A simulation of 30 archs agrees to 0.01 (docs/supernet.md).
+    """
+    if not 0 < seed_tau < 1 or seeds < 1:
+        return float("nan")
+    r_seeds = math.sin(math.pi * seed_tau / 2)
+    noise_ratio = (1 - r_seeds) / r_seeds  # n / v
+    return 2 / math.pi * math.asin(math.sqrt(1 / (1 + noise_ratio / seeds)))

@@ -18,7 +18,7 @@ from archfit.data.base import DataModule
 from archfit.estimate.supernet import SupernetEstimator
 from archfit.io import atomic_write_json, read_json
 from archfit.space.base import Arch, Space
-from archfit.supernet.groundtruth import GroundTruth, noise_ceiling, truth_vector
+from archfit.supernet.groundtruth import GroundTruth, noise_ceiling, oracle_tau, truth_vector
 from archfit.supernet.ranking import ranking_metrics, spread, step_throughput
 from archfit.supernet.sampler import create_sampler
 from archfit.supernet.supernet import Supernet
@@ -90,8 +90,10 @@ def rank_check(space: Space, data: DataModule, archs: Sequence[Arch], rules: Seq
     runs = [r[0] for r in table]
     result["params_baseline"] = ranking_metrics([r.params for r in runs], truth, top_k)
     result["flops_baseline"] = ranking_metrics([r.flops for r in runs], truth, top_k)
-    result["noise_ceiling"] = {"kendall_tau": noise_ceiling(table), "seeds": list(seeds),
-                               "n_archs": sum(len(runs) == len(seeds) for runs in table)}
+    ceiling = noise_ceiling(table)
+    result["noise_ceiling"] = {"kendall_tau": ceiling, "seeds": list(seeds),
+                               "n_archs": sum(len(runs) == len(seeds) for runs in table),
+                               "oracle_kendall_tau": oracle_tau(ceiling, len(seeds))}
     result["ground_truth"] = {
         "metric": "stand-alone test accuracy (fraction), mean over seeds", "epochs": standalone.epochs,
         "k": len(archs), "runs": sum(len(runs) for runs in table),
@@ -111,7 +113,8 @@ def write_rank_report(result: dict[str, Any], rules: Sequence[str], folder: Path
     report.add_text(f"{gt['k']} architectures stratified over FLOPs ({gt['flops']['min']:,.0f} to "
                     f"{gt['flops']['max']:,.0f} FLOPs, 2 x MACs at batch 1); ground truth = {gt['metric']}, "
                     f"{gt['epochs']} epochs; noise ceiling (seed-to-seed Kendall tau) "
-                    f"{result['noise_ceiling']['kendall_tau']:.3f}.")
+                    f"{result['noise_ceiling']['kendall_tau']:.3f}; a perfect predictor would be expected to reach tau "
+                    f"{result['noise_ceiling'].get('oracle_kendall_tau', float('nan')):.3f} against this noisy truth.")
     rows = []
     for name in [*rules, "params_baseline", "flops_baseline"]:
         row = result[name]
