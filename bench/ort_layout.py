@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 
 from archfit.compress.spec import build_model, fill_args
 from archfit.cost import count_flops
+from archfit.cost.latency import time_calls
 from archfit.io import atomic_write_json
 from archfit.onnx_io import onnx_bytes, require_onnxruntime
 
@@ -52,13 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     medians: dict[tuple[int, str], list[float]] = {key: [] for key in sessions}
     for _ in range(args.rounds):
         for key, session in sessions.items():
-            for _ in range(5):
-                session.run(None, feed)
-            times = []
-            for _ in range(args.repeats):
-                start = time.perf_counter()
-                session.run(None, feed)
-                times.append((time.perf_counter() - start) * 1e3)
+            times = time_calls(lambda: session.run(None, feed), warmup=5, repeats=args.repeats, min_seconds=0.0)
             medians[key].append(float(np.median(times)))
     rows = []
     print(f"{'width':>5s} {'channels':>10s} {'FLOPs':>7s} {'ALL ms':>7s} {'EXTENDED ms':>11s} {'blocked layout gain':>19s}")

@@ -129,9 +129,7 @@ def check_budget(ctx: Context) -> Budget:
     smallest = ctx.plan.smallest()
     reach = Cost(ctx.cost.flops(smallest), ctx.cost.params(smallest))
     if budget.max_latency_ms is not None:
-        small = extract(ctx.model, ctx.plan, smallest)
-        latency = measure_latency(small, ctx.data.input_shape, threads=c.latency_threads, runtime=c.latency_runtime)
-        reach = Cost(reach.flops, reach.params, latency.median_ms)
+        reach = Cost(reach.flops, reach.params, _latency_ms(ctx, extract(ctx.model, ctx.plan, smallest)))
     reasons = budget.violations(reach)
     if reasons:
         raise ArchfitError(f"budget {budget.describe()} cannot be met: at the smallest widths the model still has "
@@ -235,9 +233,7 @@ def _confirm_latency(ctx: Context, budget: Budget, history: list[tuple[dict[str,
                      ) -> tuple[dict[str, int], float]:
     """The best searched widths whose latency, re-timed with 3x the search's repeats, is within the budget."""
     def confirm(widths: dict[str, int]) -> bool:
-        small = extract(ctx.model, ctx.plan, widths)
-        return measure_latency(small, ctx.data.input_shape, repeats=30, threads=ctx.config.latency_threads,
-                               runtime=ctx.config.latency_runtime).median_ms <= budget.max_latency_ms
+        return _latency_ms(ctx, extract(ctx.model, ctx.plan, widths), repeats=30) <= budget.max_latency_ms
 
     found = confirm_best(history, confirm)
     if found is None:
@@ -245,6 +241,12 @@ def _confirm_latency(ctx: Context, budget: Budget, history: list[tuple[dict[str,
                            f"stays within it when timed again with 30 repeats; the budget is within this CPU's "
                            f"timing noise ({reach_text(ctx)})")
     return found
+
+
+def _latency_ms(ctx: Context, model: nn.Module, repeats: int = 30) -> float:
+    """Median batch-1 latency (ms) of ``model`` with the run's latency threads and runtime."""
+    return measure_latency(model, ctx.data.input_shape, repeats=repeats, threads=ctx.config.latency_threads,
+                           runtime=ctx.config.latency_runtime).median_ms
 
 
 def _with_latency(ctx: Context, budget: Budget, fits):
@@ -256,19 +258,16 @@ def _with_latency(ctx: Context, budget: Budget, fits):
         key = tuple(widths[g.name] for g in ctx.plan.groups)
         if key not in cache:
             # time the architecture only: extract from the hook-free original, not the masked supernet
-            small = extract(ctx.model, ctx.plan, widths)
-            cache[key] = measure_latency(small, ctx.data.input_shape, repeats=10, threads=ctx.config.latency_threads,
-                                         runtime=ctx.config.latency_runtime).median_ms
+            cache[key] = _latency_ms(ctx, extract(ctx.model, ctx.plan, widths), repeats=10)
         return cache[key] <= budget.max_latency_ms
     return check
 
 
 def _model_fits(ctx: Context, budget: Budget):
-    shape, threads, runtime = ctx.data.input_shape, ctx.config.latency_threads, ctx.config.latency_runtime
+    shape = ctx.data.input_shape
 
     def fits(model: nn.Module) -> bool:
-        latency = (measure_latency(model, shape, repeats=10, threads=threads, runtime=runtime).median_ms
-                   if budget.needs_latency else None)
+        latency = _latency_ms(ctx, model, repeats=10) if budget.needs_latency else None
         return budget.fits(Cost(count_flops(model, shape), count_params(model), latency))
     return fits
 

@@ -71,11 +71,11 @@ def measure_latency(
     model.eval()
     try:
         if runtime == "onnxruntime":
-            times = _time(_ort_runner(model, example, threads), warmup, repeats, min_seconds)
+            times = time_calls(_ort_runner(model, example, threads), warmup, repeats, min_seconds)
         else:
             torch.set_num_threads(threads)
             with torch.inference_mode():
-                times = _time(lambda: model(example), warmup, repeats, min_seconds)
+                times = time_calls(lambda: model(example), warmup, repeats, min_seconds)
     finally:
         torch.set_num_threads(previous)
         model.train(was_training)
@@ -85,7 +85,7 @@ def measure_latency(
 MAX_PASSES = 20_000  # bounds the timed passes of a microsecond-scale model
 
 
-def _time(run: Callable[[], object], warmup: int, repeats: int, min_seconds: float) -> list[float]:
+def time_calls(run: Callable[[], object], warmup: int, repeats: int, min_seconds: float) -> list[float]:
     """Milliseconds of each timed call of ``run``: warm-up of ``warmup`` calls and ``min_seconds / 4``,
     then at least ``repeats`` calls and ``min_seconds`` of timed calls (at most ``MAX_PASSES``)."""
     start, done = time.perf_counter(), 0
