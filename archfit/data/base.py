@@ -63,3 +63,25 @@ def holdout(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, split_seed
 def _stratify(y: np.ndarray) -> np.ndarray | None:
     counts = np.bincount(y)
     return y if counts[counts > 0].min() >= 2 else None
+
+
+def balanced_subset(data: DataModule, n: int, seed: int = 0) -> DataModule:
+    """``data`` with a seeded, class-balanced subset of ``n`` training samples (valid and test untouched).
+
+    Each class gets ``n // classes`` samples (the remainder goes to the first classes), or all it has; the
+    standardisation of the full training split is kept, so accuracies compare across subset sizes.
+    """
+    if not 10 <= n <= len(data.train):
+        raise ArchfitError(f"--train-subset {n} must be between 10 and the {len(data.train)} training samples")
+    rng = np.random.default_rng(seed)
+    y = data.train.y.numpy()
+    classes = np.unique(y)
+    quota = {c: n // len(classes) + (1 if i < n % len(classes) else 0) for i, c in enumerate(classes)}
+    picked = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:quota[c]] for c in classes])
+    short = n - len(picked)  # classes with fewer samples than their quota: fill from the rest
+    if short > 0:
+        rest = np.setdiff1d(np.arange(len(y)), picked)
+        picked = np.concatenate([picked, rng.permutation(rest)[:short]])
+    picked = np.sort(picked)
+    train = Split(data.train.x[picked], data.train.y[picked])
+    return DataModule(f"{data.name}[train {n}, seed {seed}]", train, data.valid, data.test, data.num_classes)

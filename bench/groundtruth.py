@@ -1,0 +1,121 @@
+"""Stand-alone ground truth on real images: chain architectures stratified over FLOPs, trained from scratch.
+
+    python bench/groundtruth.py --phase train --seeds 0        # one shard per seed: run two at once
+    python bench/groundtruth.py --phase train --seeds 1
+    python bench/groundtruth.py --phase report                 # merge shards, spread, seed-to-seed tau
+
+Recipe (one fixed recipe for every arch and seed; chosen so 40 archs x 3 seeds fit in about 2 h of this
+2-core machine): Fashion-MNIST resized to 14x14 by area averaging, a seeded class-balanced 5,000-image
+training subset, the official 10,000-image test set, SGD-Nesterov, batch 128, peak lr 0.1, cosine, 4 epochs.
+Each (arch, seed) result is cached in ``<cache>/groundtruth_fmnist_s<seed>.json`` (atomic after every
+run), so an interrupted shard resumes where it stopped and a rerun trains nothing. ``--phase report``
+writes the merged cache ``<cache>/groundtruth_fmnist.json`` (what ``rank_check`` reads) and
+``<cache>/fmnist_groundtruth.json``: per-arch mean/std test accuracy, the accuracy spread, the
+seed-to-seed Kendall tau (noise ceiling) and the tau a perfect predictor is expected to reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from archfit.data import load_data  # noqa: E402
+from archfit.io import atomic_write_json, read_json  # noqa: E402
+from archfit.metrics import kendall_tau, spearman_rho  # noqa: E402
+from archfit.space import create_space  # noqa: E402
+from archfit.supernet.groundtruth import FORMAT, GroundTruth, noise_ceiling, oracle_tau, stratified_archs  # noqa: E402
+from archfit.train import TrainConfig  # noqa: E402
+
+DATA, IMAGE_SIZE, SUBSET = "fashion-mnist", 14, 5000
+RECIPE = TrainConfig(epochs=4, batch_size=128, lr=0.1)
+
+
+def setup(k: int):
+    data = load_data(DATA, IMAGE_SIZE, SUBSET)
+    space = create_space("chain", input_shape=list(data.input_shape), num_classes=data.num_classes)
+    return data, space, stratified_archs(space, k, seed=0)
+
+
+def shard_path(cache: Path, seed: int) -> Path:
+    return cache / f"groundtruth_fmnist_s{seed}.json"
+
+
+def train_shard(args) -> None:
+    torch.set_num_threads(args.threads)
+    data, space, archs = setup(args.k)
+    print(f"{data.describe()}; {len(archs)} archs; recipe {RECIPE}", flush=True)
+    for seed in args.seeds:
+        truth = GroundTruth(shard_path(args.cache, seed), space, data, RECIPE)
+        start = time.time()
+        for i, arch in enumerate(archs):
+            hit = truth.cached(arch, seed) is not None
+            run = truth.run(arch, seed)
+            done = i + 1
+            rate = (time.time() - start) / done
+            print(f"seed {seed} arch {done}/{len(archs)} {'cached' if hit else f'{run.seconds:5.0f}s'} "
+                  f"MFLOPs {run.flops / 1e6:6.2f} test {run.test_acc:.4f}  ETA {rate * (len(archs) - done) / 60:.0f} min",
+                  flush=True)
+
+
+def report(args) -> dict:
+    data, space, archs = setup(args.k)
+    entries: dict = {}
+    for path in sorted(args.cache.glob("groundtruth_fmnist_s*.json")):
+        entries.update(read_json(path, "a ground-truth shard")["entries"])
+    merged = args.cache / "groundtruth_fmnist.json"
+    atomic_write_json(merged, {"format": FORMAT, "entries": entries})
+    seeds = sorted({int(s) for s in args.seeds})
+    truth = GroundTruth(merged, space, data, RECIPE)
+    table = truth.collect(archs, seeds, cached_only=True)
+    full = [runs for runs in table if len(runs) == len(seeds)]
+    means = [float(np.mean([r.test_acc for r in runs])) for runs in full]
+    stds = [float(np.std([r.test_acc for r in runs], ddof=1)) if len(runs) > 1 else float("nan") for runs in full]
+    flops = [runs[0].flops for runs in full]
+    pair_taus = {f"{a}-{b}": kendall_tau([r[i].test_acc for r in full], [r[j].test_acc for r in full])
+                 for (i, a), (j, b) in itertools.combinations(enumerate(seeds), 2)}
+    ceiling = noise_ceiling(full)
+    result = {
+        "data": data.name, "recipe": RECIPE.__dict__, "k": len(archs), "complete_archs": len(full), "seeds": seeds,
+        "test_acc_min": min(means, default=float("nan")), "test_acc_max": max(means, default=float("nan")),
+        "test_acc_spread_pp": 100 * (max(means) - min(means)) if means else float("nan"),
+        "seed_std_pp_median": 100 * float(np.nanmedian(stds)) if stds else float("nan"),
+        "seed_to_seed_kendall_tau": ceiling, "seed_pair_kendall_tau": pair_taus,
+        "oracle_kendall_tau": oracle_tau(ceiling, len(seeds)),
+        "flops_kendall_tau": kendall_tau(flops, means), "flops_spearman_rho": spearman_rho(flops, means),
+        "train_seconds_total": float(sum(r.seconds for runs in table for r in runs)),
+        "archs": [{"arch": runs[0].arch, "flops": runs[0].flops, "params": runs[0].params,
+                   "test_acc": [r.test_acc for r in runs], "valid_acc": [r.valid_acc for r in runs]} for runs in full],
+    }
+    atomic_write_json(args.cache / "fmnist_groundtruth.json", result)
+    print(f"{data.name}: {len(full)}/{len(archs)} archs with seeds {seeds}")
+    print("| archs | seeds | test acc min–max % | spread pp | median seed std pp | seed-to-seed tau | oracle tau "
+          "| FLOPs tau | train s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {len(full)} | {len(seeds)} | {100 * result['test_acc_min']:.2f}–{100 * result['test_acc_max']:.2f} "
+          f"| {result['test_acc_spread_pp']:.2f} | {result['seed_std_pp_median']:.2f} | {ceiling:.3f} "
+          f"| {result['oracle_kendall_tau']:.3f} | {result['flops_kendall_tau']:.3f} | {result['train_seconds_total']:.0f} |")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--phase", choices=["train", "report"], default="report")
+    parser.add_argument("--k", type=int, default=40)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--cache", type=Path, default=Path(__file__).resolve().parent / "results" / "fmnist")
+    args = parser.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    train_shard(args) if args.phase == "train" else report(args)
+
+
+if __name__ == "__main__":
+    main()
