@@ -44,8 +44,8 @@ def setup(k: int):
     return data, space, stratified_archs(space, k, seed=0)
 
 
-def shard_path(cache: Path, seed: int) -> Path:
-    return cache / f"groundtruth_fmnist_s{seed}.json"
+def shard_path(cache: Path, seed: int, part: tuple[int, int]) -> Path:
+    return cache / (f"groundtruth_fmnist_s{seed}.json" if part == (0, 1) else f"groundtruth_fmnist_s{seed}_p{part[0]}of{part[1]}.json")
 
 
 def train_shard(args) -> None:
@@ -53,15 +53,16 @@ def train_shard(args) -> None:
     data, space, archs = setup(args.k)
     print(f"{data.describe()}; {len(archs)} archs; recipe {RECIPE}", flush=True)
     for seed in args.seeds:
-        truth = GroundTruth(shard_path(args.cache, seed), space, data, RECIPE)
+        truth = GroundTruth(shard_path(args.cache, seed, args.part), space, data, RECIPE)
         start = time.time()
-        for i, arch in enumerate(archs):
+        mine = archs[args.part[0]::args.part[1]]  # a seed split over processes: one shard file each
+        for i, arch in enumerate(mine):
             hit = truth.cached(arch, seed) is not None
             run = truth.run(arch, seed)
             done = i + 1
             rate = (time.time() - start) / done
-            print(f"seed {seed} arch {done}/{len(archs)} {'cached' if hit else f'{run.seconds:5.0f}s'} "
-                  f"MFLOPs {run.flops / 1e6:6.2f} test {run.test_acc:.4f}  ETA {rate * (len(archs) - done) / 60:.0f} min",
+            print(f"seed {seed} arch {done}/{len(mine)} {'cached' if hit else f'{run.seconds:5.0f}s'} "
+                  f"MFLOPs {run.flops / 1e6:6.2f} test {run.test_acc:.4f}  ETA {rate * (len(mine) - done) / 60:.0f} min",
                   flush=True)
 
 
@@ -111,8 +112,13 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=40)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--part", default="0/1", help="I/N: train only archs I, I+N, ... (run N processes on one seed)")
     parser.add_argument("--cache", type=Path, default=Path(__file__).resolve().parent / "results" / "fmnist")
     args = parser.parse_args()
+    i, _, n = args.part.partition("/")
+    args.part = (int(i), int(n))
+    if not 0 <= args.part[0] < args.part[1]:
+        parser.error(f"--part {i}/{n} needs 0 <= I < N")
     args.cache.mkdir(parents=True, exist_ok=True)
     train_shard(args) if args.phase == "train" else report(args)
 
