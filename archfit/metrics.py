@@ -61,3 +61,26 @@ def best_so_far(values: Sequence[float | None]) -> list[float]:
             best = value
         result.append(best)
     return result
+
+
+def bootstrap_ci(metric, a: Sequence[float], b: Sequence[float], level: float = 0.9, resamples: int = 1000,
+                 seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``metric(a, b)`` over items resampled with replacement.
+
+    Why: a rank correlation over 20-60 architectures has a wide sampling spread; a claim such as "above
+    FLOPs" holds only when the intervals say so. Resamples with fewer than two distinct items are skipped.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(a), len(a))
+        if len(np.unique(idx)) < 2:
+            continue
+        value = metric(a[idx], b[idx])
+        if value == value:  # not NaN (a constant resample)
+            values.append(value)
+    if not values:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
