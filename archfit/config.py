@@ -10,7 +10,7 @@ from archfit.cost.latency import check_runtime
 from archfit.errors import ArchfitError
 from archfit.train import TrainConfig
 
-ESTIMATORS = ("train", "tabular", "supernet")
+ESTIMATORS = ("train", "tabular", "supernet")  # the built-in methods; the method registry (archfit/method/) decides
 DEFAULT_MAX_FLOPS = "1M"  # applied only when no budget flag is given: about half the chain space on digits
 
 
@@ -55,8 +55,6 @@ class SearchConfig:
         check_runtime(self.latency_runtime, "--latency-runtime")
         if self.image_size < 4:
             raise ArchfitError(f"--image-size {self.image_size} must be >= 4 pixels")
-        if self.estimator not in ESTIMATORS:
-            raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of {list(ESTIMATORS)}")
         if self.estimator == "tabular" and not self.table:
             raise ArchfitError("--estimator tabular needs --table PATH (a NAS-Bench-201-style CSV)")
         if self.supernet_epochs < 1:
@@ -65,18 +63,7 @@ class SearchConfig:
             raise ArchfitError(f"--final {self.final!r} must be 'train' or 'finetune'")
         if self.supernet is not None and self.estimator != "supernet":
             raise ArchfitError(f"--supernet {self.supernet} needs --estimator supernet")
-        if self.estimator == "supernet":
-            from archfit.supernet.sampler import create_sampler
-
-            create_sampler(self.sampler)  # unknown rule names fail before anything runs
         self.budget()  # parse now: a malformed budget fails before anything runs
-        from archfit.run.executors import parse_executor
-
-        executor = parse_executor(self.executor)  # likewise a malformed --executor (nothing is started here)
-        if executor.address and executor.address.startswith("ray://"):
-            from archfit.run.ray_cluster import require_ray_client
-
-            require_ray_client(executor.address)  # Ray Client missing: say so before data or tables are loaded
         self.train_config(self.epochs)
 
     def budget(self) -> Budget:

@@ -73,7 +73,7 @@ def config_from_args(args) -> SearchConfig:
 
 def run(args) -> int:
     from archfit.run.job import run_search
-    from archfit.report.terminal import print_summary
+    from archfit.method import create_method
     from archfit.space import space_class
     from archfit.strategy import create_strategy
 
@@ -84,10 +84,6 @@ def run(args) -> int:
         raise ArchfitError("--resume needs --out DIR: the run folder to continue")
     out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     results = run_search(config, out, resume=args.resume, progress=not args.no_progress)
-    if not args.quiet and results.get("estimator_kind") == "tabular":
-        from archfit.run.tabular import print_tabular_summary
-
-        print_tabular_summary(results, str(out))
-    elif not args.quiet:
-        print_summary(results, str(out))
+    if not args.quiet:
+        create_method(config.estimator).print_summary(results, str(out))
     return 0
