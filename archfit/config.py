@@ -34,6 +34,7 @@ class SearchConfig:
     max_flops: str | None = None  # human units, FLOPs = 2 x MACs at batch 1
     max_params: str | None = None
     max_latency_ms: str | None = None  # median batch-1 latency on this CPU, ms
+    max_size: str | None = None  # deployed float32 model bytes (state dict), e.g. "200KB" (metric size_bytes)
     latency_runtime: str = "torch"  # what runs the timed passes: "torch" (eager) | "onnxruntime" (onnx extra)
     seed: int = 0
     executor: str = "local"
@@ -67,11 +68,13 @@ class SearchConfig:
         self.train_config(self.epochs)
 
     def budget(self) -> Budget:
-        if self.max_flops is None and self.max_params is None and self.max_latency_ms is None:
+        bounds = {"size_bytes": self.max_size}  # further metrics: one line here and one flag (cost/metrics.py)
+        if self.max_flops is None and self.max_params is None and self.max_latency_ms is None \
+                and all(v is None for v in bounds.values()):
             if self.estimator == "tabular":  # the default budget is sized for training on digits
                 return Budget()
             return Budget.parse(max_flops=DEFAULT_MAX_FLOPS)
-        return Budget.parse(self.max_flops, self.max_params, self.max_latency_ms)
+        return Budget.parse(self.max_flops, self.max_params, self.max_latency_ms, bounds=bounds)
 
     def train_config(self, epochs: int) -> TrainConfig:
         return TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,

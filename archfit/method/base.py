@@ -27,7 +27,7 @@ from archfit.cost.budget import Budget, Cost
 from archfit.cost.flops import count_flops, count_params
 from archfit.cost.latency import RUNTIME_TEXT, measure_latency
 from archfit.cost.layers import layer_costs
-from archfit.cost.model import CostModel
+from archfit.cost.model import CostModel, measure_extra
 from archfit.data.base import DataModule
 from archfit.errors import ArchfitError
 from archfit.estimate.base import Estimator
@@ -159,8 +159,9 @@ def measured_final(ctx: MethodContext, outcome: Outcome, model: nn.Module, mode:
     """Accuracy on valid and test (the test split is used only here), cost measured on the real model."""
     config, shape = ctx.config, ctx.space.input_shape
     latency = measure_latency(model, shape, threads=config.threads, runtime=config.latency_runtime)
+    extra = measure_extra(ctx.budget.extra_metrics, model, ctx.space, outcome.best.arch)
     cost = Cost(count_flops(model, shape), count_params(model), latency.median_ms, latency.p90_ms, latency.threads,
-                latency.runtime)
+                latency.runtime, extra)
     metrics = {"valid_acc": accuracy(model, ctx.data.valid), "test_acc": accuracy(model, ctx.data.test),
                "search_valid_acc": outcome.best.metrics[outcome.metric]}
     units = {"flops": "FLOPs = 2 x MACs of one batch-1 forward pass (torch FlopCounterMode: conv, linear, "

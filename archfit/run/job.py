@@ -73,6 +73,17 @@ def check_plugins(config: SearchConfig) -> None:
         create_sampler(config.sampler)  # unknown rule names fail before anything runs
 
 
+def stored_settings(out: Path) -> dict[str, Any] | None:
+    """The settings a run folder was started with, or None when it has no store yet (a fresh start)."""
+    if not (out / STORE_FILE).exists():
+        return None
+    store = Store.open(out / STORE_FILE)
+    try:
+        return store.meta().get("config", {})
+    finally:
+        store.close()
+
+
 def open_run(out: Path, config: SearchConfig, resume: bool) -> Store | None:
     """The existing store when resuming (its config must match), else None after checking ``out`` is free."""
     if resume and out.is_dir() and not (out / STORE_FILE).exists() and all(
@@ -108,7 +119,7 @@ def search_job(config: SearchConfig, out: Path, resume: bool = False, progress: 
     budget = config.budget()
     strategy = create_strategy(config.strategy)
     cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads,
-                     runtime=config.latency_runtime)
+                     runtime=config.latency_runtime, extra=budget.extra_metrics)
     check_budget_reachable(space, budget, cost)
     ctx = MethodContext(config, space, data, budget, cost, out, resume, config.seed, progress,
                         log=(lambda text: print(text, flush=True)) if progress else (lambda text: None))
