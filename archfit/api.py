@@ -104,7 +104,7 @@ def slim(model: nn.Module, data: str = "digits", budget: dict[str, Any] | None =
     except TypeError as exc:
         raise ArchfitError(f"slim: {exc}") from None
     quiet = log or (lambda text: None)
-    loaded = load_data(data)
+    loaded = load_data(data, config.image_size, config.train_subset)
     if pretrain_epochs:
         train(model, loaded.train, TrainConfig(epochs=pretrain_epochs, lr=config.lr, batch_size=config.batch_size,
                                                seed=config.seed))

@@ -7,6 +7,7 @@ from typing import Any
 
 from archfit.cost.budget import Budget
 from archfit.cost.latency import check_runtime
+from archfit.data import MAX_IMAGE_SIZE
 from archfit.errors import ArchfitError
 from archfit.train import TrainConfig
 
@@ -19,7 +20,8 @@ class SearchConfig:
     space: str = "chain"
     space_args: dict[str, Any] = field(default_factory=dict)  # overrides of the space's constructor
     data: str = "digits"  # built-in name or folder path
-    image_size: int = 32  # side of resized images (image folders only), pixels
+    image_size: int | None = None  # resize images to this side, pixels (None: native for IDX/CIFAR, 32 for folders)
+    train_subset: int | None = None  # seeded, class-balanced subset of the training split (samples)
     strategy: str = "evolution"
     trials: int = 24  # distinct feasible architectures evaluated
     estimator: str = "train"  # train | tabular (look the metric up in --table) | supernet (weight sharing)
@@ -54,8 +56,10 @@ class SearchConfig:
         if self.threads < 1:
             raise ArchfitError(f"--threads {self.threads} must be >= 1")
         check_runtime(self.latency_runtime, "--latency-runtime")
-        if self.image_size < 4:
-            raise ArchfitError(f"--image-size {self.image_size} must be >= 4 pixels")
+        if self.image_size is not None and not 4 <= self.image_size <= MAX_IMAGE_SIZE:
+            raise ArchfitError(f"--image-size {self.image_size} must be between 4 and {MAX_IMAGE_SIZE} pixels")
+        if self.train_subset is not None and self.train_subset < 10:
+            raise ArchfitError(f"--train-subset {self.train_subset} must be >= 10 training samples")
         if self.estimator == "tabular" and not self.table:
             raise ArchfitError("--estimator tabular needs --table PATH (a NAS-Bench-201-style CSV)")
         if self.supernet_epochs < 1:

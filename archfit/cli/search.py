@@ -7,6 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from archfit.cli.data_args import add_data_args
 from archfit.config import DEFAULT_MAX_FLOPS, SearchConfig
 from archfit.errors import ArchfitError
 
@@ -18,8 +19,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("search", help="search a space under a budget", description=__doc__)
     p.add_argument("--space", default=d.space, help=f"search space (see 'archfit spaces'; default {d.space})")
     p.add_argument("--space-args", default="{}", metavar="JSON", help="space constructor overrides, e.g. '{\"max_depth\": 2}'")
-    p.add_argument("--data", default=d.data, help="digits | mnist1d | folder of CIFAR-10 python batches | image folder")
-    p.add_argument("--image-size", type=int, default=d.image_size, help="image folders are resized to this side (px)")
+    add_data_args(p, d.data)
     p.add_argument("--strategy", default=d.strategy, help="random | evolution | local | bananas | optuna:<sampler>")
     p.add_argument("--trials", type=int, default=d.trials, help="distinct architectures to evaluate")
     p.add_argument("--estimator", default=d.estimator, help="how candidates are scored: train | tabular | supernet")

@@ -61,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ArchfitError(f"--out {args.out} exists and is not a folder")
     rank, world, device = setup()
     torch.set_num_threads(1)
-    data = load_data(config.data, config.image_size)
+    data = load_data(config.data, config.image_size, config.train_subset)
     space = prepare_space(config, data)
     replicas = DDPReplicas(device)
     _, sampler, stats = train_run_supernet(config, space, data, args.out / CHECKPOINT, progress=not args.quiet and rank == 0,

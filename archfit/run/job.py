@@ -73,6 +73,21 @@ def check_plugins(config: SearchConfig) -> None:
         create_sampler(config.sampler)  # unknown rule names fail before anything runs
 
 
+def make_folder(out: Path) -> Path | None:
+    """Create ``out`` (and missing parents); the topmost folder created, to remove on failure, or None if
+    ``out`` existed. A folder that cannot be created is one ``ArchfitError``."""
+    if out.is_dir():
+        return None
+    top = out
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    try:
+        out.mkdir(parents=True)
+    except OSError as exc:
+        raise ArchfitError(f"--out {out}: cannot create the run folder ({exc.strerror or exc})") from None
+    return top
+
+
 def stored_settings(out: Path) -> dict[str, Any] | None:
     """The settings a run folder was started with, or None when it has no store yet (a fresh start)."""
     if not (out / STORE_FILE).exists():
@@ -113,24 +128,28 @@ def search_job(config: SearchConfig, out: Path, resume: bool = False, progress: 
     method = create_method(config.estimator)
     check_plugins(config)
     existing = open_run(out, config, resume)
-    torch.set_num_threads(config.threads)
-    data = load_data(config.data, config.image_size) if method.needs_data else None
-    space = prepare_space(config, data)
-    budget = config.budget()
-    strategy = create_strategy(config.strategy)
-    cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads,
-                     runtime=config.latency_runtime, extra=budget.extra_metrics)
-    check_budget_reachable(space, budget, cost)
-    ctx = MethodContext(config, space, data, budget, cost, out, resume, config.seed, progress,
-                        log=(lambda text: print(text, flush=True)) if progress else (lambda text: None))
-    method.prepare(ctx)  # before the run folder exists: a bad table (or any bad input) leaves nothing behind
-    created = existing is None
-    if created:
-        out.mkdir(parents=True, exist_ok=True)
-        store = Store.create(out / STORE_FILE, {"config": config.to_dict(), "space": space.spec(),
-                                                "archfit_version": __version__})
-    else:
-        store = existing
+    made = make_folder(out) if existing is None else None  # a root we cannot create fails here, in one line
+    try:
+        torch.set_num_threads(config.threads)
+        data = load_data(config.data, config.image_size, config.train_subset) if method.needs_data else None
+        space = prepare_space(config, data)
+        budget = config.budget()
+        strategy = create_strategy(config.strategy)
+        cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads,
+                         runtime=config.latency_runtime, extra=budget.extra_metrics)
+        check_budget_reachable(space, budget, cost)
+        ctx = MethodContext(config, space, data, budget, cost, out, resume, config.seed, progress,
+                            log=(lambda text: print(text, flush=True)) if progress else (lambda text: None))
+        method.prepare(ctx)  # a bad table (or any bad input a method finds) fails before work starts
+        created = existing is None
+        store = existing if existing is not None else Store.create(
+            out / STORE_FILE, {"config": config.to_dict(), "space": space.spec(), "archfit_version": __version__})
+    except BaseException:
+        if existing is not None:
+            existing.close()
+        if made is not None:  # nothing was done: remove the folders this run created
+            shutil.rmtree(made, ignore_errors=True)
+        raise
     ctx.search = lambda estimator: _search(config, space, strategy, store, budget, cost, estimator, progress)
     try:
         outcome = method.run(ctx)
@@ -143,7 +162,7 @@ def search_job(config: SearchConfig, out: Path, resume: bool = False, progress: 
         store.close()
         if created and not any(t.state is TrialState.COMPLETE for t in _safe_trials(out)) \
                 and not method.keep_folder(out):
-            shutil.rmtree(out, ignore_errors=True)  # nothing worth resuming: leave nothing half-written
+            shutil.rmtree(made or out, ignore_errors=True)  # nothing worth resuming: leave nothing half-written
         raise
     store.close()
     timing = {"search_seconds": search_seconds, "final_seconds": final.seconds,
