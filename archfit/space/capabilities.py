@@ -39,10 +39,17 @@ class PathEncodable(Protocol):
 
 
 @runtime_checkable
+class Bounded(Protocol):
+    """The largest arch is known (``Space.smallest`` always exists; ``largest`` is a capability)."""
+
+    def largest(self) -> Arch: ...
+
+
+@runtime_checkable
 class GraphForm(Protocol):
     """Archs as a graph (nodes, edges, operations) for graph encoders and predictors."""
 
     def to_graph(self, arch: Arch) -> Any: ...
 
 
-__all__ = ["Enumerable", "GraphForm", "PathEncodable", "TextForm"]
+__all__ = ["Bounded", "Enumerable", "GraphForm", "PathEncodable", "TextForm"]
