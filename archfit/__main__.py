@@ -2,6 +2,7 @@
 
 import sys
 
-from archfit.cli import main
+if __name__ == "__main__":  # an entry point: the only place outside cli/ that imports the CLI
+    from archfit.cli import main
 
-sys.exit(main())
+    sys.exit(main())

@@ -7,10 +7,11 @@ from typing import Any
 
 from archfit.cost.budget import Budget
 from archfit.cost.latency import check_runtime
+from archfit.data import MAX_IMAGE_SIZE
 from archfit.errors import ArchfitError
 from archfit.train import TrainConfig
 
-ESTIMATORS = ("train", "tabular", "supernet")
+ESTIMATORS = ("train", "tabular", "supernet")  # the built-in methods; the method registry (archfit/method/) decides
 DEFAULT_MAX_FLOPS = "1M"  # applied only when no budget flag is given: about half the chain space on digits
 
 
@@ -19,7 +20,8 @@ class SearchConfig:
     space: str = "chain"
     space_args: dict[str, Any] = field(default_factory=dict)  # overrides of the space's constructor
     data: str = "digits"  # built-in name or folder path
-    image_size: int = 32  # side of resized images (image folders only), pixels
+    image_size: int | None = None  # resize images to this side, pixels (None: native for IDX/CIFAR, 32 for folders)
+    train_subset: int | None = None  # seeded, class-balanced subset of the training split (samples)
     strategy: str = "evolution"
     trials: int = 24  # distinct feasible architectures evaluated
     estimator: str = "train"  # train | tabular (look the metric up in --table) | supernet (weight sharing)
@@ -34,6 +36,7 @@ class SearchConfig:
     max_flops: str | None = None  # human units, FLOPs = 2 x MACs at batch 1
     max_params: str | None = None
     max_latency_ms: str | None = None  # median batch-1 latency on this CPU, ms
+    max_size: str | None = None  # deployed float32 model bytes (state dict), e.g. "200KB" (metric size_bytes)
     latency_runtime: str = "torch"  # what runs the timed passes: "torch" (eager) | "onnxruntime" (onnx extra)
     seed: int = 0
     executor: str = "local"
@@ -53,10 +56,10 @@ class SearchConfig:
         if self.threads < 1:
             raise ArchfitError(f"--threads {self.threads} must be >= 1")
         check_runtime(self.latency_runtime, "--latency-runtime")
-        if self.image_size < 4:
-            raise ArchfitError(f"--image-size {self.image_size} must be >= 4 pixels")
-        if self.estimator not in ESTIMATORS:
-            raise ArchfitError(f"unknown estimator {self.estimator!r}; expected one of {list(ESTIMATORS)}")
+        if self.image_size is not None and not 4 <= self.image_size <= MAX_IMAGE_SIZE:
+            raise ArchfitError(f"--image-size {self.image_size} must be between 4 and {MAX_IMAGE_SIZE} pixels")
+        if self.train_subset is not None and self.train_subset < 10:
+            raise ArchfitError(f"--train-subset {self.train_subset} must be >= 10 training samples")
         if self.estimator == "tabular" and not self.table:
             raise ArchfitError("--estimator tabular needs --table PATH (a NAS-Bench-201-style CSV)")
         if self.supernet_epochs < 1:
@@ -65,26 +68,17 @@ class SearchConfig:
             raise ArchfitError(f"--final {self.final!r} must be 'train' or 'finetune'")
         if self.supernet is not None and self.estimator != "supernet":
             raise ArchfitError(f"--supernet {self.supernet} needs --estimator supernet")
-        if self.estimator == "supernet":
-            from archfit.supernet.sampler import create_sampler
-
-            create_sampler(self.sampler)  # unknown rule names fail before anything runs
         self.budget()  # parse now: a malformed budget fails before anything runs
-        from archfit.run.executors import parse_executor
-
-        executor = parse_executor(self.executor)  # likewise a malformed --executor (nothing is started here)
-        if executor.address and executor.address.startswith("ray://"):
-            from archfit.run.ray_cluster import require_ray_client
-
-            require_ray_client(executor.address)  # Ray Client missing: say so before data or tables are loaded
         self.train_config(self.epochs)
 
     def budget(self) -> Budget:
-        if self.max_flops is None and self.max_params is None and self.max_latency_ms is None:
+        bounds = {"size_bytes": self.max_size}  # further metrics: one line here and one flag (cost/metrics.py)
+        if self.max_flops is None and self.max_params is None and self.max_latency_ms is None \
+                and all(v is None for v in bounds.values()):
             if self.estimator == "tabular":  # the default budget is sized for training on digits
                 return Budget()
             return Budget.parse(max_flops=DEFAULT_MAX_FLOPS)
-        return Budget.parse(self.max_flops, self.max_params, self.max_latency_ms)
+        return Budget.parse(self.max_flops, self.max_params, self.max_latency_ms, bounds=bounds)
 
     def train_config(self, epochs: int) -> TrainConfig:
         return TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,

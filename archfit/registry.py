@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -24,6 +25,10 @@ class Registry(Generic[C]):
 
     def register(self, name: str) -> Callable[[C], C]:
         def decorate(cls: C) -> C:
+            previous = self.classes.get(name)
+            if previous is not None and previous is not cls:  # the later one wins, but never silently
+                warnings.warn(f"{self.kind} {name!r} registered again: {_label(cls)} replaces {_label(previous)}",
+                              stacklevel=2)
             cls.name = name
             self.classes[name] = cls
             return cls
@@ -52,3 +57,7 @@ class Registry(Generic[C]):
             for module in self.builtin_modules:
                 importlib.import_module(module)
             self._loaded = True
+
+
+def _label(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"

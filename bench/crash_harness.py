@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trials", type=int, default=40,
                         help="trials of the search; enough that most kills land while it is running")
-    parser.add_argument("--out", type=Path, default=Path("crash_harness.json"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "crash_harness.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="archfit-crash-") as tmp:
         result = harness(Path(tmp), args.kills, args.seed, ["--trials", str(args.trials), *TINY])

@@ -1,6 +1,6 @@
 """Throughput of the search loop on 1 vs 2 workers, for local processes and Ray.
 
-    python bench/scaling.py --out scaling.json [--table ../shared/nasbench201/nb201_cifar10.csv]
+    python bench/scaling.py [--out bench/results/scaling.json] [--table ../shared/nasbench201/nb201_cifar10.csv]
                             [--tabular-trials 200] [--train-trials 20]
 
 Two searches, each with the ``random`` strategy (its asks do not depend on results, so every executor
@@ -119,7 +119,7 @@ def efficiency(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("scaling.json"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "scaling.json")
     parser.add_argument("--table", type=Path, default=DEFAULT_TABLE,
                         help="NAS-Bench-201 CSV for the tabular search (default: ../shared/nasbench201/nb201_cifar10.csv)")
     parser.add_argument("--tabular-trials", type=int, default=200)

@@ -24,10 +24,10 @@ from archfit.cost.budget import Cost
 from archfit.cost.model import CostModel
 from archfit.errors import ArchfitError
 from archfit.estimate.tabular import TabularEstimator
-from archfit.run.trial import Trial, TrialState
 from archfit.space.base import Arch, Space
 from archfit.strategy import create_strategy
 from archfit.strategy.base import Problem
+from archfit.trial import Trial, TrialState
 
 CHECKPOINTS = (10, 25, 50, 100, 200)
 MAX_FREE_ASKS = 5000

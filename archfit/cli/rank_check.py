@@ -15,9 +15,11 @@ from archfit.errors import ArchfitError
 
 
 def add_parser(sub) -> None:
+    from archfit.cli.data_args import add_data_args
+
     p = sub.add_parser("rank-check", help="rank correlation of supernet estimates vs stand-alone training",
                        description=__doc__)
-    p.add_argument("--data", default="digits", help="digits | mnist1d | folder")
+    add_data_args(p, "digits")
     p.add_argument("--space-args", default="{}", metavar="JSON", help="chain space constructor overrides")
     p.add_argument("--k", type=int, default=30, help="architectures, stratified over FLOPs")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="stand-alone training seeds")
@@ -35,6 +37,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import torch
 
+    from archfit.cli.data_args import check_data_args
     from archfit.data import load_data
     from archfit.io import atomic_write_json
     from archfit.space import create_space
@@ -49,9 +52,10 @@ def run(args) -> int:
         space_args = json.loads(args.space_args)
     except json.JSONDecodeError as exc:
         raise ArchfitError(f"--space-args {args.space_args!r} is not valid JSON ({exc.msg})") from None
+    check_data_args(args.image_size, args.train_subset)
     for rule in args.sampler:
         create_sampler(rule)
-    data = load_data(args.data)
+    data = load_data(args.data, args.image_size, args.train_subset)
     space = create_space("chain", **{"input_shape": list(data.input_shape), "num_classes": data.num_classes,
                                      **space_args})
     torch.set_num_threads(1)

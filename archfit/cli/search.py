@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
+from archfit.cli.data_args import add_data_args
 from archfit.config import DEFAULT_MAX_FLOPS, SearchConfig
 from archfit.errors import ArchfitError
+
+SETTINGS = tuple(f.name for f in fields(SearchConfig))  # also the argparse destinations of the setting flags
 
 
 def add_parser(sub) -> None:
@@ -14,8 +19,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("search", help="search a space under a budget", description=__doc__)
     p.add_argument("--space", default=d.space, help=f"search space (see 'archfit spaces'; default {d.space})")
     p.add_argument("--space-args", default="{}", metavar="JSON", help="space constructor overrides, e.g. '{\"max_depth\": 2}'")
-    p.add_argument("--data", default=d.data, help="digits | mnist1d | folder of CIFAR-10 python batches | image folder")
-    p.add_argument("--image-size", type=int, default=d.image_size, help="image folders are resized to this side (px)")
+    add_data_args(p, d.data)
     p.add_argument("--strategy", default=d.strategy, help="random | evolution | local | bananas | optuna:<sampler>")
     p.add_argument("--trials", type=int, default=d.trials, help="distinct architectures to evaluate")
     p.add_argument("--estimator", default=d.estimator, help="how candidates are scored: train | tabular | supernet")
@@ -38,6 +42,8 @@ def add_parser(sub) -> None:
                                        "when no budget is given)")
     p.add_argument("--max-params", help="parameter budget (e.g. 50k)")
     p.add_argument("--max-latency-ms", help="median batch-1 CPU latency budget in ms, measured here")
+    p.add_argument("--max-size", help="deployed model size budget: float32 state-dict bytes (e.g. 200KB, 1.5MB; "
+                                      "KB = 1000 B, KiB = 1024 B)")
     p.add_argument("--latency-runtime", default=d.latency_runtime, metavar="{torch,onnxruntime}",
                    help="what runs the timed passes: eager PyTorch or an onnxruntime CPU session "
                         f"(onnx extra); default {d.latency_runtime}")
@@ -45,10 +51,13 @@ def add_parser(sub) -> None:
     p.add_argument("--executor", default=d.executor, help="local | processes:N | ray | ray:N | ray:auto | ray://HOST:PORT, optionally + ',ordered' (see docs/scale.md)")
     p.add_argument("--threads", type=int, default=d.threads, help="torch intra-op threads (training and latency)")
     p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out (same settings)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out with its stored settings "
+                                                         "(flags not given come from the run; a flag that differs "
+                                                         "from the stored value is refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--quiet", action="store_true", help="no summary table")
-    p.set_defaults(run=run)
+    # Every setting defaults to None: "not given". A fresh run fills it from SearchConfig, a resumed one from the store.
+    p.set_defaults(run=run, **{name: None for name in SETTINGS})
 
 
 def parse_space_args(text: str) -> dict:
@@ -58,36 +67,44 @@ def parse_space_args(text: str) -> dict:
     return parse_json_object("--space-args", text)
 
 
-def config_from_args(args) -> SearchConfig:
-    space_args = parse_space_args(args.space_args)
-    return SearchConfig(
-        space=args.space, space_args=space_args, data=args.data, image_size=args.image_size,
-        strategy=args.strategy, trials=args.trials, estimator=args.estimator, table=args.table, column=args.column,
-        epochs=args.epochs,
-        final_epochs=args.final_epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-        label_smoothing=args.label_smoothing, max_flops=args.max_flops, max_params=args.max_params,
-        max_latency_ms=args.max_latency_ms, latency_runtime=args.latency_runtime, seed=args.seed,
-        executor=args.executor, threads=args.threads, sampler=args.sampler, supernet_epochs=args.supernet_epochs,
-        final=args.final, supernet=args.supernet)
+def given_settings(args) -> dict[str, Any]:
+    """The settings given on the command line (argparse destinations are ``SearchConfig`` field names)."""
+    given = {name: getattr(args, name, None) for name in SETTINGS}
+    given = {name: value for name, value in given.items() if value is not None}
+    if "space_args" in given:
+        given["space_args"] = parse_space_args(given["space_args"])
+    return given
+
+
+def config_from_args(args, stored: dict[str, Any] | None = None) -> SearchConfig:
+    """Settings of a fresh run (defaults + flags) or of a resumed one (stored + flags, which must agree)."""
+    given = given_settings(args)
+    if stored is None:
+        return SearchConfig(**given)
+    base = SearchConfig.from_dict(stored).to_dict()
+    config = SearchConfig(**{**base, **given})
+    merged = config.to_dict()
+    differ = [f"{name}: {base[name]!r} → {merged[name]!r}" for name in given if merged[name] != base[name]]
+    if differ:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in given if merged[name] != base[name])
+        raise ArchfitError(f"--resume {args.out}: settings differ from the stored run ({'; '.join(differ)}); "
+                           f"drop {flags} to continue with the stored settings")
+    return config
 
 
 def run(args) -> int:
-    from archfit.run.job import run_search
-    from archfit.report.terminal import print_summary
+    from archfit.method import create_method
+    from archfit.run.job import run_search, stored_settings
     from archfit.space import space_class
     from archfit.strategy import create_strategy
 
-    config = config_from_args(args)
-    space_class(config.space)  # fail fast on names, before loading data
-    create_strategy(config.strategy)
     if args.resume and args.out is None:
         raise ArchfitError("--resume needs --out DIR: the run folder to continue")
+    config = config_from_args(args, stored_settings(args.out) if args.resume else None)
+    space_class(config.space)  # fail fast on names, before loading data
+    create_strategy(config.strategy)
     out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     results = run_search(config, out, resume=args.resume, progress=not args.no_progress)
-    if not args.quiet and results.get("estimator_kind") == "tabular":
-        from archfit.run.tabular import print_tabular_summary
-
-        print_tabular_summary(results, str(out))
-    elif not args.quiet:
-        print_summary(results, str(out))
+    if not args.quiet:
+        create_method(config.estimator).print_summary(results, str(out))
     return 0

@@ -9,6 +9,7 @@ from archfit.errors import ArchfitError
 
 
 def add_parser(sub) -> None:
+    from archfit.cli.data_args import add_data_args
     from archfit.compress.pipeline import METHODS, SlimConfig
 
     d = SlimConfig()
@@ -20,7 +21,7 @@ def add_parser(sub) -> None:
                                                                        "and input_shape default to the data's")
     p.add_argument("--weights", help="trained weights (safetensors or a torch state dict, loaded weights-only); "
                                      "without it the model is trained first for --pretrain-epochs")
-    p.add_argument("--data", default=d.data, help="digits | mnist1d | folder of CIFAR-10 batches | image folder")
+    add_data_args(p, d.data)
     p.add_argument("--max-flops", help="FLOPs budget (2 x MACs, batch 1): absolute like 20M or relative like 50%%")
     p.add_argument("--max-params", help="parameter budget: absolute like 50k or relative like 25%%")
     p.add_argument("--max-latency-ms", help="median batch-1 CPU latency budget in ms (or %% of the original)")
@@ -45,6 +46,7 @@ def add_parser(sub) -> None:
 
 
 def config_from_args(args):
+    from archfit.cli.data_args import check_data_args
     from archfit.compress.pipeline import METHODS, SlimConfig
     from archfit.compress.spec import parse_model_args, resolve_class
     from archfit.cost import check_runtime
@@ -60,11 +62,12 @@ def config_from_args(args):
     if min(args.pretrain_epochs, args.supernet_epochs, args.finetune_epochs) < 0 or args.evaluations < 1:
         raise ArchfitError("epochs must be >= 0 and --evaluations >= 1")
     check_runtime(args.latency_runtime, "--latency-runtime")
+    check_data_args(args.image_size, args.train_subset)
     resolve_class(args.model)  # fail fast, before loading data
     if args.weights and not Path(args.weights).is_file():
         raise ArchfitError(f"--weights {args.weights} does not exist")
     return SlimConfig(model=args.model, model_args=parse_model_args(args.model_args), weights=args.weights,
-                      data=args.data, max_flops=args.max_flops, max_params=args.max_params,
+                      data=args.data, image_size=args.image_size, train_subset=args.train_subset, max_flops=args.max_flops, max_params=args.max_params,
                       max_latency_ms=args.max_latency_ms, methods=methods, ratios=ratios, round_to=args.round_to,
                       ignore=tuple(args.ignore), pretrain_epochs=args.pretrain_epochs,
                       supernet_epochs=args.supernet_epochs, evaluations=args.evaluations,

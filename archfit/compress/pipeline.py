@@ -42,6 +42,8 @@ class SlimConfig:
     model_args: dict[str, Any] = field(default_factory=dict)
     weights: str | None = None
     data: str = "mnist1d"
+    image_size: int | None = None  # resize images to this side, pixels (None: native for IDX/CIFAR, 32 for folders)
+    train_subset: int | None = None  # seeded, class-balanced subset of the training split (samples)
     max_flops: str | None = None  # absolute ("20M") or relative to the original model ("50%")
     max_params: str | None = None
     max_latency_ms: str | None = None
@@ -99,7 +101,7 @@ def prepare(config: SlimConfig, data: DataModule | None = None, log=print) -> Co
         if method not in METHODS:
             raise ArchfitError(f"--method {method!r} is not one of {list(METHODS) + ['all']}")
     check_runtime(config.latency_runtime, "--latency-runtime")
-    data = data or load_data(config.data)
+    data = data or load_data(config.data, config.image_size, config.train_subset)
     args = fill_args(config.model, config.model_args, data.input_shape, data.num_classes)
     torch.manual_seed(config.seed)
     model = build_model(config.model, args)

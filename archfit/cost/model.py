@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from archfit.cost.budget import Cost
-from archfit.cost.flops import count_flops, count_params
+from archfit.cost.flops import count_flops, count_params, device_of
 from archfit.cost.latency import check_runtime, measure_latency
+from archfit.cost.metrics import get_metric
 from archfit.space.base import Arch, Space
 
 
@@ -18,8 +20,9 @@ class CostModel:
     """
 
     def __init__(self, space: Space, with_latency: bool = False, threads: int | None = None,
-                 runtime: str = "torch") -> None:
+                 runtime: str = "torch", extra: tuple[str, ...] | list[str] = ()) -> None:
         self.space = space
+        self.extra = tuple(extra)  # registered metrics beyond the Cost fields (archfit.cost.metrics), e.g. size_bytes
         self.with_latency = with_latency
         self.threads = threads
         self.runtime = check_runtime(runtime)
@@ -36,8 +39,24 @@ class CostModel:
             meta_model = self.space.build(arch)
         flops = count_flops(meta_model, self.space.input_shape)
         params = count_params(meta_model)
+        extra = measure_extra(self.extra, meta_model, self.space, arch)
         if not self.with_latency:
-            return Cost(flops, params)
+            return Cost(flops, params, extra=extra)
         latency = measure_latency(self.space.build(arch), self.space.input_shape, threads=self.threads,
                                   runtime=self.runtime)
-        return Cost(flops, params, latency.median_ms, latency.p90_ms, latency.threads, latency.runtime)
+        return Cost(flops, params, latency.median_ms, latency.p90_ms, latency.threads, latency.runtime, extra)
+
+
+def measure_extra(metrics: tuple[str, ...] | list[str], model: nn.Module, space: Space, arch: Arch) -> dict[str, float]:
+    """Values of registered metrics (not Cost fields) for ``model``; those that need real weights get a real
+    build when ``model`` lives on the meta device."""
+    values: dict[str, float] = {}
+    real: nn.Module | None = None
+    for name in metrics:
+        spec = get_metric(name)
+        target = model
+        if not spec.meta_ok and device_of(model).type == "meta":
+            real = real or space.build(arch)
+            target = real
+        values[name] = float(spec.measure(target, space, arch))
+    return values

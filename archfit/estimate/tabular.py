@@ -18,6 +18,7 @@ from pathlib import Path
 from archfit.errors import ArchfitError
 from archfit.estimate.base import Estimate, Estimator
 from archfit.space.base import Arch, Space
+from archfit.space.capabilities import Enumerable, TextForm
 
 DEFAULT_COLUMN = "cifar10_test_acc"
 
@@ -65,14 +66,14 @@ def table_rows(path: str | Path, column: str) -> Iterator[tuple[int, str, float]
 def parse_row(space: Space, path: str | Path, line: int, text: str) -> Arch:
     """The arch of one table row; a malformed string names the table and line."""
     try:
-        return space.parse(text)  # type: ignore[attr-defined]
+        return space.parse(text)  # type: ignore[attr-defined]  (read_table checked TextForm)
     except ArchfitError as exc:
         raise ArchfitError(f"--table {path} line {line}: {exc}") from None
 
 
 def read_table(path: str | Path, column: str, space: Space) -> dict[str, float]:
     """``canonical arch key → value`` for every row whose arch is the canonical encoding of its class."""
-    if getattr(space, "parse", None) is None:
+    if not isinstance(space, TextForm):
         raise ArchfitError(f"space {space.name!r} has no arch-string format; a tabular estimator needs one (e.g. nb201)")
     values: dict[str, float] = {}
     first_line: dict[str, int] = {}
@@ -102,13 +103,12 @@ class TabularEstimator(Estimator):
         self._check_coverage()
 
     def _check_coverage(self) -> None:
-        enumerate_all = getattr(self.space, "all_canonical", None)
-        if enumerate_all is None:
+        if not isinstance(self.space, Enumerable):
             return
-        classes = enumerate_all()
+        classes = self.space.all_canonical()
         missing = [arch for arch in classes if arch.key not in self.values_]
         if missing:
-            example = self.space.format(missing[0]) if hasattr(self.space, "format") else missing[0].to_json()
+            example = self.space.format(missing[0]) if isinstance(self.space, TextForm) else missing[0].to_json()
             raise ArchfitError(f"--table {self.table} does not cover space {self.space.name!r}: {len(missing)} of "
                                f"{len(classes)} architecture classes have no row (e.g. {example})")
 

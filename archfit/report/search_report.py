@@ -43,7 +43,7 @@ def write_search_report(results: dict[str, Any], out: Path) -> Path:
     front = sorted((i for i, t in enumerate(trials) if t["number"] in front_numbers), key=lambda i: costs[i])
     chosen = next((i for i, t in enumerate(trials) if t["number"] == best["trial"]), None)
     report.add_heading("Pareto front")
-    report.add_figure("pareto", pareto_plot(costs, values, front, chosen, COST_LABELS[cost_metric], "validation accuracy (search)",
+    report.add_figure("pareto", pareto_plot(costs, values, front, chosen, COST_LABELS.get(cost_metric, cost_metric), "validation accuracy (search)",
                                             results["budget"].get(f"max_{cost_metric}")),
                       f"Validation accuracy after {config['epochs']} epochs vs {cost_metric}; "
                       f"hypervolume {results['hypervolume']['value']:.4g} (reference {results['hypervolume']['reference']}).")

@@ -23,9 +23,9 @@ from archfit.cost.budget import Budget, Cost
 from archfit.estimate.base import Estimate
 from archfit.run.executors import Executor
 from archfit.run.store import Store
-from archfit.run.trial import Trial, TrialState
 from archfit.space.base import Arch, Space
 from archfit.strategy.base import Problem, Strategy
+from archfit.trial import Trial, TrialState
 
 MAX_IDLE_ASKS = 2000  # consecutive asks yielding nothing new before the space counts as exhausted
 

@@ -26,8 +26,8 @@ from typing import Any
 
 from archfit.cost.budget import Cost
 from archfit.errors import ArchfitError
-from archfit.run.trial import Trial, TrialState
 from archfit.space.base import Arch
+from archfit.trial import Trial, TrialState
 
 FORMAT = "archfit-store/1"
 _SCHEMA = """

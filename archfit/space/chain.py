@@ -8,6 +8,7 @@ Inputs of shape (C, H, W) build 2-D convolutions, (C, L) builds 1-D ones.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,30 @@ class BlockPlan:
     stride: int
 
 
+# Bounds of the constructor arguments: beyond them a space is unusable on a CPU (or hangs enumerating sizes),
+# so it is refused in one line instead.
+MAX_STAGES, MAX_DEPTH, MAX_CHANNELS, MAX_KERNEL, MAX_EXPANSION, MAX_CHOICES = 8, 8, 2048, 15, 8, 8
+
+
+def _check_args(stage_channels, max_depth, kernels, expansions, widths, stem_channels, head_channels) -> None:
+    def ints(name: str, values, low: int, high: int, count: int) -> None:
+        values = list(values) if isinstance(values, (list, tuple)) else None
+        if not values or len(values) > count or not all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) and low <= v <= high for v in values):
+            raise ArchfitError(f"chain space: {name} {values!r} must be a list of 1 to {count} integers in "
+                               f"[{low}, {high}]")
+
+    ints("stage_channels", stage_channels, 1, MAX_CHANNELS, MAX_STAGES)
+    ints("max_depth", [max_depth], 1, MAX_DEPTH, 1)
+    ints("kernels", kernels, 1, MAX_KERNEL, MAX_CHOICES)
+    ints("expansions", expansions, 1, MAX_EXPANSION, MAX_CHOICES)
+    ints("stem_channels", [stem_channels], 1, MAX_CHANNELS, 1)
+    ints("head_channels", [head_channels], 1, MAX_CHANNELS, 1)
+    if not isinstance(widths, (list, tuple)) or not widths or len(widths) > MAX_CHOICES or not all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) and 0 < w <= 4 for w in widths):
+        raise ArchfitError(f"chain space: widths {widths!r} must be a list of 1 to {MAX_CHOICES} multipliers in (0, 4]")
+
+
 @register_space("chain")
 class ChainSpace(Space):
     """MobileNetV2-style chain; see the module docstring. All sizes are channel counts."""
@@ -95,6 +120,7 @@ class ChainSpace(Space):
         if int(num_classes) < 2:
             raise ArchfitError(f"chain space: num_classes {num_classes} must be >= 2")
         self.num_classes = int(num_classes)
+        _check_args(stage_channels, max_depth, kernels, expansions, widths, stem_channels, head_channels)
         self.stage_channels = tuple(int(c) for c in stage_channels)
         self.max_depth = int(max_depth)
         self.kernels = tuple(int(k) for k in kernels)

@@ -126,8 +126,8 @@ class Nb201Space(Space):
             raise ArchfitError(f"nb201 space: input shape {self._input_shape} must be (C, L) or (C, H, W)")
         if int(num_classes) < 2:
             raise ArchfitError(f"nb201 space: num_classes {num_classes} must be >= 2")
-        if int(channels) < 1 or int(cells) < 1:
-            raise ArchfitError(f"nb201 space: channels {channels} and cells {cells} must be >= 1")
+        if not (1 <= int(channels) <= 1024 and 1 <= int(cells) <= 32):  # beyond: unusable on a CPU
+            raise ArchfitError(f"nb201 space: channels {channels} must be in [1, 1024] and cells {cells} in [1, 32]")
         unknown = [op for op in ops if op not in OPS]
         if unknown or len(set(ops)) != len(ops) or not set(ops) - {"none"}:
             raise ArchfitError(f"nb201 space: ops {list(ops)} must be distinct, from {list(OPS)}, "

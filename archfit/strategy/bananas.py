@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 
 from archfit.errors import ArchfitError
-from archfit.run.trial import Trial
 from archfit.space.base import Arch
 from archfit.strategy import register_strategy
 from archfit.strategy.base import Problem, Strategy
 from archfit.strategy.mlp_ensemble import MLPEnsemble
+from archfit.trial import Trial
 
 ACQUISITIONS = ("its", "ucb", "mean")
 CANDIDATES = ("auto", "space", "mutation")

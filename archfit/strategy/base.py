@@ -14,8 +14,8 @@ from typing import ClassVar
 import numpy as np
 
 from archfit.cost.budget import Cost
-from archfit.run.trial import Trial
 from archfit.space.base import Arch, Space
+from archfit.trial import Trial
 
 
 @dataclass(frozen=True)

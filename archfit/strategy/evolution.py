@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from archfit.run.trial import Trial
 from archfit.space.base import Arch
 from archfit.strategy import register_strategy
 from archfit.strategy.base import Problem, Strategy
+from archfit.trial import Trial
 
 
 @register_strategy("evolution")

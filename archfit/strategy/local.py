@@ -9,10 +9,10 @@ neighbourhood (cheaper steps, more of them).
 
 from __future__ import annotations
 
-from archfit.run.trial import Trial
 from archfit.space.base import Arch
 from archfit.strategy import register_strategy
 from archfit.strategy.base import Problem, Strategy
+from archfit.trial import Trial
 
 
 @register_strategy("local")

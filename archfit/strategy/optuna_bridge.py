@@ -14,9 +14,9 @@ from collections import defaultdict
 import optuna
 
 from archfit.errors import ArchfitError
-from archfit.run.trial import Trial
 from archfit.space.base import Arch
 from archfit.strategy.base import Problem, Strategy
+from archfit.trial import Trial
 
 _CONSTRAINT = "budget"  # <= 0 feasible, > 0 infeasible (Optuna's constraint convention)
 

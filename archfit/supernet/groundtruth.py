@@ -25,6 +25,7 @@ from archfit.errors import ArchfitError
 from archfit.io import atomic_write_json, read_json
 from archfit.metrics import kendall_tau
 from archfit.space.base import Arch, Space
+from archfit.space.capabilities import Bounded
 from archfit.space.chain import ChainSpace
 from archfit.train import TrainConfig, accuracy, train
 
@@ -63,7 +64,7 @@ def stratified_archs(space: Space, k: int, seed: int = 0, pool: int = 300) -> li
     model = CostModel(space)
     cost = (lambda arch: chain_flops(space, arch)) if isinstance(space, ChainSpace) else (lambda a: model(a).flops)
     candidates = {a.key: a for a in (space.sample(rng) for _ in range(pool))}
-    ends = [a for a in (space.smallest(), getattr(space, "largest", lambda: None)()) if a is not None]
+    ends = [a for a in (space.smallest(), space.largest() if isinstance(space, Bounded) else None) if a is not None]
     for arch in ends:
         candidates[arch.key] = arch
     archs = sorted(candidates.values(), key=lambda a: (cost(a), a.key))

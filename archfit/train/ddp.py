@@ -1,8 +1,8 @@
 """Data-parallel training with PyTorch DDP, launched by ``torchrun`` (gloo on CPU, NCCL on GPUs).
 
-    torchrun --standalone --nproc-per-node 2 -m archfit.train.ddp RUN_DIR --data digits --epochs 40 --out OUT
+    torchrun --standalone --nproc-per-node 2 -m archfit.run.ddp_train RUN_DIR --data digits --epochs 40 --out OUT
 
-trains the architecture chosen by a search (``RUN_DIR/arch.json``) from scratch and writes it to OUT
+(``-m archfit.train.ddp`` still works: it launches the same entry point) trains the architecture chosen by a search (``RUN_DIR/arch.json``) from scratch and writes it to OUT
 like ``archfit search`` does (arch.json + safetensors, rank 0 only, atomically). Any ``nn.Module`` —
 a final model, or a supernet once one exists — can be trained in-process with ``train_ddp``.
 
@@ -24,7 +24,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -44,7 +43,7 @@ def setup() -> tuple[int, int, torch.device]:
     cuda = torch.cuda.is_available()
     dist.init_process_group("nccl" if cuda else "gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
-    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}") if cuda else torch.device("cpu")
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}") if cuda else torch.device("cpu")
     if cuda:
         torch.cuda.set_device(device)
     return rank, world, device
@@ -87,18 +86,6 @@ def train_ddp(model: nn.Module, data: Split, config: TrainConfig, device: torch.
     return TrainStats(epoch_loss, time.perf_counter() - start, step)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="archfit.train.ddp", description="DDP training of a searched arch")
-    parser.add_argument("run_dir", type=Path, help="folder with arch.json (a search's run folder)")
-    parser.add_argument("--data", default="digits")
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--batch-size", type=int, default=64, help="global batch (all processes together)")
-    parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True)
-    return run_entry_point(_run, parser.parse_args(argv))
-
-
 def run_entry_point(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Body of a torchrun entry point: bad input is one line and exit code 2 on every rank, and the
     process group is always torn down (even when ``run`` fails before or after initialising it)."""
@@ -112,35 +99,7 @@ def run_entry_point(run: Callable[[argparse.Namespace], int], args: argparse.Nam
             dist.destroy_process_group()
 
 
-def _run(args: argparse.Namespace) -> int:
-    from archfit.data import load_data
-    from archfit.io import read_json
-    from archfit.run.artifacts import save_model
-    from archfit.space import space_from_spec
-    from archfit.train.trainer import accuracy
+if __name__ == "__main__":  # `torchrun -m archfit.train.ddp ...`: the documented command, kept as a thin entry point
+    from archfit.run.ddp_train import main
 
-    rank, world, device = setup()
-    torch.set_num_threads(1)
-    spec = read_json(args.run_dir / "arch.json", "an archfit arch file with 'space' and 'arch'")
-    if not isinstance(spec, dict) or "space" not in spec or "arch" not in spec:
-        raise ArchfitError(f"{args.run_dir / 'arch.json'} lacks 'space' and 'arch'")
-    space = space_from_spec(spec["space"])
-    arch = space.validate(spec["arch"])
-    data = load_data(args.data)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-    torch.manual_seed(args.seed)
-    model = space.build(arch)
-    stats = train_ddp(model, data.train, config, device)
-    if rank == 0:
-        metrics = {"valid_acc": accuracy(model, data.valid), "test_acc": accuracy(model, data.test),
-                   "final_train_loss": stats.final_loss}
-        save_model(args.out, space, arch, model, {"data": data.name, "metrics": metrics,
-                                                  "ddp": {"processes": world, "global_batch": args.batch_size,
-                                                          "epochs": args.epochs, "seconds": stats.seconds}})
-        print(f"trained {arch.key} on {world} processes in {stats.seconds:.1f} s: valid_acc {metrics['valid_acc']:.4f}")
-    dist.barrier()
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())
