@@ -32,10 +32,14 @@ class CostModel:
         return cached
 
     def _measure(self, arch: Arch) -> Cost:
-        with torch.device("meta"):
-            meta_model = self.space.build(arch)
-        flops = count_flops(meta_model, self.space.input_shape)
-        params = count_params(meta_model)
+        exact = getattr(self.space, "exact_cost", None)  # a space that counts without building (model_width)
+        if exact is not None:
+            flops, params = exact(arch)
+        else:
+            with torch.device("meta"):
+                meta_model = self.space.build(arch)
+            flops = count_flops(meta_model, self.space.input_shape)
+            params = count_params(meta_model)
         if not self.with_latency:
             return Cost(flops, params)
         latency = measure_latency(self.space.build(arch), self.space.input_shape, threads=self.threads,
