@@ -89,14 +89,14 @@ def test_1d_variants_build_from_the_input_shape():
 
 def test_densenet_reaches_a_quarter_of_its_flops_with_width_search_and_l1():
     config = SlimConfig(model="densenet", model_args=TINY["densenet"], data="digits", max_flops="25%",
-                        methods=("width", "l1"), pretrain_epochs=1, supernet_epochs=1, evaluations=4,
-                        finetune_epochs=1)
+                        methods=("width", "l1"), pretrain_epochs=5, supernet_epochs=1, evaluations=4,
+                        finetune_epochs=2)
     ctx = prepare(config, data=load_data("digits"), log=lambda *_: None)
     check_budget(ctx)
     for method in config.methods:
         entry = run_method(ctx, method, log=lambda *_: None)
         assert entry["after"]["flops"] <= 0.25 * entry["before"]["flops"]
-        assert entry["after"]["test_acc"] > 0.3  # far above chance (0.1) after a single epoch
+        assert entry["after"]["test_acc"] > 0.4  # far above chance (0.1) after a few epochs
 
 
 def test_channel_indexing_is_refused_before_training_naming_the_layers(tmp_path, capsys):
