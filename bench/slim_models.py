@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--data", default="digits")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
     parser.add_argument("--epochs", default="20,6,40,6", help="pretrain,supernet,evaluations,finetune")
     parser.add_argument("--quick", action="store_true")
@@ -88,7 +89,7 @@ def main() -> None:
     names = ("pretrain_epochs", "supernet_epochs", "evaluations", "finetune_epochs")
     epochs = dict(zip(names, (2, 1, 6, 1) if args.quick else (int(v) for v in args.epochs.split(","))))
     start, rows = time.perf_counter(), []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for model in args.models.split(","):
             rows += run_row(model, args.data, seed, epochs)
             args.out.parent.mkdir(parents=True, exist_ok=True)
