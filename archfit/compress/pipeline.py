@@ -197,8 +197,14 @@ def finetune(ctx: Context, small: nn.Module) -> nn.Module:
 
 
 def width_fits(ctx: Context, budget: Budget) -> Callable[[Arch], bool]:
-    """Whether widths fit ``budget``: exact FLOPs/params, then (if budgeted) latency timed on this CPU."""
-    return lambda arch: budget.fits(ctx.cost(arch))
+    """Whether widths fit ``budget``: exact FLOPs/params first, then (if budgeted) latency timed on this CPU,
+    so that no candidate already over the FLOPs/params bounds is built and timed."""
+    counts = Budget(budget.max_flops, budget.max_params)
+    exact = CostModel(ctx.space)
+
+    def fits(arch: Arch) -> bool:
+        return counts.fits(exact(arch)) and (not budget.needs_latency or budget.fits(ctx.cost(arch)))
+    return fits
 
 
 def train_width_supernet(ctx: Context, fits: Callable[[Arch], bool]) -> tuple[WidthSupernet, list[float]]:
