@@ -44,11 +44,19 @@ def run_task(task: dict) -> dict:
 
     torch.set_num_threads(1)
     from archfit.compress.extract import extract
-    from archfit.compress.pipeline import (SlimConfig, check_budget, finetune, group_widths, prepare, run_method,
-                                           train_width_supernet, width_fits)
-    from archfit.compress.width_search import EvolutionConfig, search_widths, uniform_at_budget
-    from archfit.compress.width_supernet import recalibrate_bn
+    from archfit.compress.pipeline import (
+        SlimConfig,
+        check_budget,
+        finetune,
+        group_widths,
+        prepare,
+        run_method,
+        train_width_supernet,
+        width_fits,
+    )
+    from archfit.compress.width_search import search_widths, uniform_at_budget
     from archfit.data import load_data
+    from archfit.train.bn import calibration_batches, recalibrate_bn
     from archfit.train.trainer import accuracy, predict
 
     args, pretrain = ROWS[task["row"]]
@@ -59,7 +67,7 @@ def run_task(task: dict) -> dict:
                         supernet_epochs=1 if quick else task["supernet_epochs"],
                         finetune_epochs=1 if quick else task["finetune_epochs"])
     ctx = prepare(config, data=data, log=lambda *_: None)
-    budget, plan = check_budget(ctx), ctx.plan
+    budget, plan = check_budget(ctx), ctx.space
     out: dict = {"row": task["row"], "seed": seed, "budget": task["budget"], "original": ctx.before["test_acc"],
                  "acc": {}, "widths": {}}
     for method in ("l1", "fpgm", "taylor"):
@@ -67,15 +75,16 @@ def run_task(task: dict) -> dict:
         out["acc"][method], out["widths"][method] = entry["after"]["test_acc"], entry["widths"]
 
     fits = width_fits(ctx, budget)
-    supernet, gate, _ = train_width_supernet(ctx, fits)
+    supernet, _ = train_width_supernet(ctx, fits)
+    calibration = calibration_batches(data.train.x, 8, 128, seed=seed)
     scores: dict[tuple[int, ...], tuple[float, float]] = {}
 
     def key(widths: dict[str, int]) -> tuple[int, ...]:
         return tuple(widths[g.name] for g in plan.groups)
 
     def score(widths: dict[str, int]) -> float:
-        gate.set_widths(widths)
-        recalibrate_bn(supernet, data.train.x, seed=seed)
+        supernet.activate(widths)
+        recalibrate_bn(supernet, calibration)
         with torch.no_grad():
             logits = predict(supernet, data.valid.x)
         scores[key(widths)] = (float((logits.argmax(1) == data.valid.y).float().mean()),
@@ -83,14 +92,14 @@ def run_task(task: dict) -> dict:
         return scores[key(widths)][0]
 
     evaluations = 8 if quick else task["evaluations"]
-    result = search_widths(plan, score, fits, EvolutionConfig(evaluations=evaluations, seed=seed))
+    result = search_widths(plan, score, fits, ctx.cost, evaluations, seed=seed)
 
     def from_supernet(widths: dict[str, int]) -> torch.nn.Module:
         """The supernet's weights at ``widths`` (BN recalibrated as the pipeline does), as a real model."""
-        gate.set_widths(widths)
-        recalibrate_bn(supernet, data.train.x, batches=32, seed=seed)
+        supernet.activate(widths)
+        recalibrate_bn(supernet, calibration_batches(data.train.x, 32, 128, seed=seed))
         clean = copy.deepcopy(ctx.model)  # hook-free: extraction deep-copies its input
-        clean.load_state_dict(supernet.state_dict())
+        clean.load_state_dict(supernet.net.state_dict())
         return extract(clean, plan, widths)
 
     def tuned(model: torch.nn.Module, epochs: int | None = None) -> torch.nn.Module:
@@ -116,7 +125,7 @@ def run_task(task: dict) -> dict:
         model = from_supernet(widths) if source == "supernet" else extract(ctx.model, plan, widths)
         out["acc"][name] = accuracy(tuned(model), data.test)
         out["widths"][name] = group_widths(plan, model)
-    gate.remove()
+    supernet.release()
     print(f"{task['row']} seed {seed}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in out["acc"].items()),
           flush=True)
     return out

@@ -4,18 +4,18 @@ import numpy as np
 import pytest
 import torch
 
-from archfit.compress.costs import WidthCost
 from archfit.compress.extract import extract, load_slimmed, save_slimmed
-from archfit.compress.groups import discover
 from archfit.compress.pipeline import parse_limit
-from archfit.compress.width_search import EvolutionConfig, confirm_best, search_widths, uniform_at_budget
-from archfit.compress.width_supernet import ChannelGate, costs_fit, sample_at_budget
-from archfit.cost import count_flops, count_params
+from archfit.compress.width_search import confirm_best, search_widths, uniform_at_budget
+from archfit.compress.width_supernet import ChannelGate
+from archfit.cost import CostModel, count_flops, count_params
 from archfit.errors import ArchfitError
 from archfit.models.mobilenet import MobileNetV2
 from archfit.models.resnet import ResNet1d, ResNet20
 from archfit.models.toys import ConcatNet, GroupedNet, SEDenseNet
 from archfit.models.vit import ViT
+from archfit.space.model_width import width_space
+from archfit.strategy.boundary import to_boundary
 
 CASES = [
     (lambda: ResNet1d(depth=8, width=8), (1, 16)),
@@ -43,22 +43,24 @@ def test_extraction_matches_the_masked_supernet_and_the_predicted_cost(case):
     make, shape = CASES[case]
     model = make().eval()
     _randomise_bn(model)
-    plan = discover(model, shape)
-    cost = WidthCost(model, plan)
-    gate = ChannelGate(model, plan)
+    space = width_space(model, shape)
+    cost = CostModel(space)
+    full_flops = count_flops(model, shape)
+    gate = ChannelGate(model, space)
     rng = np.random.default_rng(case)
     x = torch.randn(3, *shape)
     for _ in range(2):
-        widths = {g.name: g.choices[rng.integers(len(g.choices) - 1)] for g in plan.groups}  # never all full
+        widths = {g.name: g.choices[rng.integers(len(g.choices) - 1)] for g in space.groups}  # never all full
         gate.set_widths(widths)
         with torch.no_grad():
             masked = model(x)
         gate.set_widths(None)
-        small = extract(model, plan, widths).eval()
+        small = extract(model, space, widths).eval()
         with torch.no_grad():
             assert torch.allclose(masked, small(x), atol=1e-5)
-        assert cost.flops(widths) == count_flops(small, shape) < cost.full_flops
-        assert cost.params(widths) == count_params(small)
+        arch = space.validate(widths)
+        assert cost(arch).flops == count_flops(small, shape) < full_flops
+        assert cost(arch).params == count_params(small)
     gate.remove()
     fresh = make().eval()
     fresh.load_state_dict(model.state_dict())
@@ -68,20 +70,24 @@ def test_extraction_matches_the_masked_supernet_and_the_predicted_cost(case):
 
 def test_search_returns_a_config_within_budget_at_least_as_good_as_uniform():
     model = ResNet1d(depth=8, width=8).eval()
-    plan = discover(model, (1, 16))
-    cost = WidthCost(model, plan)
-    fits = costs_fit(cost, 0.5 * cost.full_flops, None)
-    weights = {g.name: (i + 1.0) for i, g in enumerate(plan.groups)}  # a known score: later groups matter more
+    space = width_space(model, (1, 16))
+    cost = CostModel(space)
+    half = 0.5 * count_flops(model, (1, 16))
+
+    def fits(widths):
+        return cost(space.validate(widths)).flops <= half
+
+    weights = {g.name: (i + 1.0) for i, g in enumerate(space.groups)}  # a known score: later groups matter more
 
     def score(widths):
-        return sum(weights[n] * w / plan.group(n).channels for n, w in widths.items())
+        return sum(weights[n] * w / space.group(n).channels for n, w in widths.items())
 
-    result = search_widths(plan, score, fits, EvolutionConfig(population=6, evaluations=40, seed=0))
+    result = search_widths(space, score, fits, cost, evaluations=40, population=6, seed=0)
     assert fits(result.best) and len(result.history) <= 40
-    assert result.score >= score(uniform_at_budget(plan, fits))
-    edge = sample_at_budget(plan, fits, np.random.default_rng(1))
+    assert result.score >= score(uniform_at_budget(space, fits))
+    edge = to_boundary(space, None, fits, np.random.default_rng(1))
     assert fits(edge)
-    grown = [dict(edge, **{g.name: c}) for g in plan.groups for c in g.choices if c > edge[g.name]]
+    grown = [dict(edge, **{g.name: c}) for g in space.groups for c in g.choices if c > edge[g.name]]
     assert all(not fits(w) for w in grown)  # on the boundary: growing any group breaks the budget
 
 
@@ -102,9 +108,8 @@ def test_a_noisy_budget_check_is_confirmed_best_first():
 def test_save_rebuild_gives_identical_outputs(tmp_path):
     torch.manual_seed(0)
     model = SEDenseNet(width=8, growth=8).eval()
-    plan = discover(model, (3, 8, 8))
-    widths = plan.smallest()
-    small = extract(model, plan, widths).eval()
+    space = width_space(model, (3, 8, 8))
+    small = space.build(space.smallest()).eval()
     save_slimmed(tmp_path / "m", small, (3, 8, 8), {"model": "se_dense", "model_args": {"width": 8, "growth": 8}})
     rebuilt, record = load_slimmed(tmp_path / "m")
     x = torch.randn(5, 3, 8, 8)

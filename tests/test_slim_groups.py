@@ -4,15 +4,19 @@ import pytest
 import torch
 from torch import nn
 
-from archfit.compress.groups import discover
 from archfit.errors import ArchfitError
 from archfit.models.resnet import ResNet1d
 from archfit.models.toys import ConcatNet, GroupedNet, SEDenseNet
 from archfit.models.vit import ViT
+from archfit.space.model_width import width_space
 
 
 def test_residual_groups_tie_the_add_and_report_the_kept_stem():
-    plan = discover(ResNet1d(depth=8, width=8), (1, 16))
+    free = width_space(ResNet1d(depth=8, width=8), (1, 16))
+    stem = free.group("stem.0")  # only the classifier's outputs are kept by default: the stem is searchable
+    assert {"stem.1", "layers.0.conv2", "layers.0.bn2"} <= set(stem.members)
+    assert [lo.tied_to for lo in free.left_out] == ["fc"]
+    plan = width_space(ResNet1d(depth=8, width=8), (1, 16), ignore=("stem.0",))
     by_name = {g.name: g for g in plan.groups}
     # block 1 changes the width: conv2, its BN and the projection shortcut share one group
     residual = next(g for g in plan.groups if "layers.1.shortcut.0" in g.members)
@@ -24,16 +28,16 @@ def test_residual_groups_tie_the_add_and_report_the_kept_stem():
 
 
 def test_concatenation_keeps_branches_separate_and_maps_classifier_inputs():
-    plan = discover(ConcatNet(width=8), (3, 8, 8))
+    plan = width_space(ConcatNet(width=8), (3, 8, 8))
     names = {g.name for g in plan.groups}
-    assert {"branch_a.0", "branch_b.0", "dense1.0", "dense2.0"} == names
+    assert {"stem.0", "branch_a.0", "branch_b.0", "dense1.0", "dense2.0"} == names
     branch_b = plan.group("branch_b.0")
     classifier_inputs = [i for i in branch_b.items if i.module == "classifier" and i.kind == "in"]
     assert classifier_inputs and list(classifier_inputs[0].index) == list(range(8, 16))  # offset by branch_a
 
 
 def test_grouped_conv_forces_whole_conv_groups_and_depthwise_joins_its_input():
-    plan = discover(GroupedNet(width=16), (3, 8, 8))
+    plan = width_space(GroupedNet(width=16), (3, 8, 8))
     dw = next(g for g in plan.groups if "depthwise.0" in g.members)
     assert "grouped.0" in dw.members and dw.chunks == 4
     assert all(c % 4 == 0 for c in dw.choices)
@@ -72,27 +76,33 @@ class _TinyTransformer(nn.Module):
 
 
 def test_attention_heads_are_left_out_with_a_reason_and_mlp_is_searchable():
-    plan = discover(_TinyTransformer(), (6, 4))
+    plan = width_space(_TinyTransformer(), (6, 4))
     assert [g.name for g in plan.groups] == ["mlp.0"]
     reasons = " | ".join(lo.reason for lo in plan.left_out)
     assert "num_heads" in reasons
-    vit = discover(ViT(input_shape=(1, 8, 8), patch=4, dim=16, depth=1, heads=2), (1, 8, 8))
+    vit = width_space(ViT(input_shape=(1, 8, 8), patch=4, dim=16, depth=1, heads=2), (1, 8, 8))
     assert [g.name for g in vit.groups] == ["blocks.0.mlp.0"]
-    assert any(lo.tied_to == "patch_embed" for lo in vit.left_out)
+    embedding = next(lo for lo in vit.left_out if "patch_embed" in lo.members)  # no longer kept as first layer,
+    assert embedding.tied_to is None and "LayerNorm" in embedding.reason  # but tied to norms and attention
+    kept = width_space(ViT(input_shape=(1, 8, 8), patch=4, dim=16, depth=1, heads=2), (1, 8, 8), ignore=("patch_embed",))
+    assert any(lo.tied_to == "patch_embed" for lo in kept.left_out)
 
 
 def test_squeeze_excitation_ties_the_kept_stem_and_ignore_keeps_more():
-    plan = discover(SEDenseNet(width=8, growth=8), (3, 8, 8))
+    free = width_space(SEDenseNet(width=8, growth=8), (3, 8, 8))
+    stem = next(g for g in free.groups if "stem.0" in g.members)
+    assert {"stem.0", "stem.1", "se.fc2"} <= set(stem.members)  # the SE gate joins the stem, searchable
+    plan = width_space(SEDenseNet(width=8, growth=8), (3, 8, 8), ignore=("stem.0",))
     stem = next(lo for lo in plan.left_out if lo.tied_to == "stem.0")
     assert "se.fc2" in stem.reason
-    more = discover(SEDenseNet(width=8, growth=8), (3, 8, 8), ignore=("dense1",))
+    more = width_space(SEDenseNet(width=8, growth=8), (3, 8, 8), ignore=("dense1",))
     assert "dense1.0" not in {g.name for g in more.groups}
     assert any(lo.tied_to == "dense1.0" for lo in more.left_out)
     with pytest.raises(ArchfitError, match="not a module"):
-        discover(SEDenseNet(), (3, 8, 8), ignore=("nope",))
+        width_space(SEDenseNet(), (3, 8, 8), ignore=("nope",))
 
 
 def test_width_choices_round_to_multiples():
-    plan = discover(ResNet1d(depth=8, width=16), (1, 16), ratios=(0.3, 0.5, 1.0), round_to=8)
+    plan = width_space(ResNet1d(depth=8, width=16), (1, 16), ratios=(0.3, 0.5, 1.0), round_to=8)
     for group in plan.groups:
         assert all(c % 8 == 0 for c in group.choices) and group.choices[-1] == group.channels

@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--ratios", default=",".join(str(r) for r in d.ratios), help="width ratios per group")
     p.add_argument("--round-to", type=int, default=d.round_to, help="widths in multiples of this (e.g. 8)")
     p.add_argument("--ignore", action="append", default=[], metavar="NAME",
-                   help="keep this layer's channels (repeatable); the first layer and classifier are always kept")
+                   help="keep this layer's channels (repeatable); the classifier's outputs are always kept")
     p.add_argument("--pretrain-epochs", type=int, default=d.pretrain_epochs)
     p.add_argument("--supernet-epochs", type=int, default=d.supernet_epochs, help="width supernet training epochs")
     p.add_argument("--evaluations", type=int, default=d.evaluations, help="width configurations scored by the search")

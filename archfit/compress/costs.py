@@ -1,5 +1,8 @@
 """Exact FLOPs and parameter counts of a width configuration, without building the slimmed model.
 
+Not a cost model of its own: ``ModelWidthSpace.exact_cost`` uses it, and ``archfit.cost.CostModel``
+asks the space for it instead of building each candidate (a deep copy and a Torch-Pruning pass).
+
 Slimming a group changes only Conv/Linear/BatchNorm layers (groups with anything else are left out),
 and each such layer's cost scales as (kept inputs / inputs) x (kept outputs / outputs) — or kept /
 total for a depthwise conv. So the cost of any configuration is the full model's FlopCounterMode count
@@ -10,14 +13,15 @@ FLOPs are 2 x MACs at batch 1, like ``archfit.cost.count_flops``.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from archfit.cost.probe import probe_forward
-from archfit.compress.groups import GroupPlan
+from archfit.compress.groups import WidthGroup
 from archfit.cost import count_flops, count_params
+from archfit.cost.probe import probe_forward
 
 
 @dataclass
@@ -30,32 +34,32 @@ class _Layer:
     bias: int  # parameters scaling with outputs only
 
 
-class WidthCost:
-    """``flops(widths)`` / ``params(widths)`` for ``{group name: kept channels}`` of ``plan``."""
+class ExactCounts:
+    """``flops(widths)`` / ``params(widths)`` for ``{group name: kept channels}`` (missing groups: full)."""
 
-    def __init__(self, model: nn.Module, plan: GroupPlan) -> None:
-        self.plan = plan
-        self.full_flops = count_flops(model, plan.input_shape)
+    def __init__(self, model: nn.Module, groups: list[WidthGroup], input_shape: tuple[int, ...]) -> None:
+        self.groups = groups
+        self.full_flops = count_flops(model, input_shape)
         self.full_params = count_params(model)
-        self.layers = _layers(model, plan.input_shape)
+        self.layers = _layers(model, input_shape)
         # (group, width) -> [(layer name, "out" | "in", channels dropped)]
         self._drops: dict[tuple[str, int], list[tuple[str, str, int]]] = {}
-        for group in plan.groups:
+        for group in groups:
             for width in group.choices:
                 kept = set(group.kept(width))
                 self._drops[group.name, width] = [
                     (item.module, item.kind, sum(1 for r in item.root if r not in kept))
                     for item in group.items if item.module in self.layers]
 
-    def _active(self, widths: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    def _active(self, widths: Mapping[str, int]) -> tuple[dict[str, int], dict[str, int]]:
         lost_out: dict[str, int] = defaultdict(int)
         lost_in: dict[str, int] = defaultdict(int)
-        for group in self.plan.groups:
-            for name, kind, dropped in self._drops[group.name, widths[group.name]]:
+        for group in self.groups:
+            for name, kind, dropped in self._drops[group.name, widths.get(group.name, group.channels)]:
                 (lost_out if kind == "out" else lost_in)[name] += dropped
         return lost_out, lost_in
 
-    def _fractions(self, widths: dict[str, int]):
+    def _fractions(self, widths: Mapping[str, int]):
         lost_out, lost_in = self._active(widths)
         for name in set(lost_out) | set(lost_in):
             layer = self.layers[name]
@@ -63,16 +67,16 @@ class WidthCost:
             f_in = 1.0 if layer.kind in ("depthwise", "bn") else (layer.inputs - lost_in.get(name, 0)) / layer.inputs
             yield layer, f_out, f_in
 
-    def flops(self, widths: dict[str, int]) -> int:
+    def flops(self, widths: Mapping[str, int]) -> int:
         saved = sum(layer.flops * (1 - f_out * f_in) for layer, f_out, f_in in self._fractions(widths))
         return int(round(self.full_flops - saved))
 
-    def params(self, widths: dict[str, int]) -> int:
+    def params(self, widths: Mapping[str, int]) -> int:
         saved = sum(layer.weight * (1 - f_out * f_in) + layer.bias * (1 - f_out)
                     for layer, f_out, f_in in self._fractions(widths))
         return int(round(self.full_params - saved))
 
-    def ratio(self, widths: dict[str, int]) -> float:
+    def ratio(self, widths: Mapping[str, int]) -> float:
         """FLOPs of ``widths`` as a fraction of the full model's."""
         return self.flops(widths) / self.full_flops
 

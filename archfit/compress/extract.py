@@ -10,26 +10,31 @@ count with Torch-Pruning, and loads the weights strictly — no pickled code.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from archfit.compress.groups import GroupPlan, build_graph
+from archfit.compress.groups import build_graph
 from archfit.errors import ArchfitError
 from archfit.io import atomic_write_json, load_tensors, read_json, save_tensors
+
+if TYPE_CHECKING:
+    from archfit.space.model_width import ModelWidthSpace
 
 SLIM_FILE, WEIGHTS_FILE, CHECK_FILE = "slim.json", "model.safetensors", "check.safetensors"
 _ROOTS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
-def extract(model: nn.Module, plan: GroupPlan, widths: dict[str, int]) -> nn.Module:
-    """A pruned deep copy of ``model`` keeping ``plan.group(name).kept(width)`` channels of each group."""
+def extract(model: nn.Module, space: ModelWidthSpace, widths: Mapping[str, int]) -> nn.Module:
+    """A pruned deep copy of ``model`` (the space's model or a copy of it, e.g. a trained width supernet)
+    keeping ``space.group(name).kept(width)`` channels of each group (missing groups: full width)."""
     small = copy.deepcopy(model)
-    graph = build_graph(small, plan.input_shape)
+    graph = build_graph(small, space.input_shape)
     modules = dict(small.named_modules())
-    for group in plan.groups:
+    for group in space.groups:
         width = widths.get(group.name, group.channels)
         if width == group.channels:
             continue

@@ -3,7 +3,7 @@
 Torch-Pruning groups every set of channels that must change together (residual adds, concatenations,
 depthwise/grouped convolutions, flatten, attention). Each group whose channels we can slim exactly
 becomes one width choice; every other group is *left out* with a one-line reason: it contains a kept
-layer (first layer, classifier, ``--ignore``), a normalisation over channels (LayerNorm/GroupNorm), a
+layer (the classifier, whose outputs are the classes, or an ``--ignore``d one), a normalisation over channels (LayerNorm/GroupNorm), a
 raw parameter, or feeds multi-head attention whose ``num_heads``/``head_dim`` would go stale.
 
 Within a group, channels are ranked once by Torch-Pruning's group L1 magnitude; a width ``w`` keeps the
@@ -79,45 +79,6 @@ class LeftOut:
     tied_to: str | None = None
 
 
-@dataclass
-class GroupPlan:
-    """What ``archfit slim`` may change in one model, found once on the original model."""
-
-    groups: list[WidthGroup]
-    left_out: list[LeftOut]
-    kept_layers: list[str]
-    input_shape: tuple[int, ...]
-
-    def group(self, name: str) -> WidthGroup:
-        for group in self.groups:
-            if group.name == name:
-                return group
-        raise ArchfitError(f"no searchable channel group {name!r}; groups are {[g.name for g in self.groups]}")
-
-    @property
-    def choices(self) -> dict[str, tuple[int, ...]]:
-        return {g.name: g.choices for g in self.groups}
-
-    def full(self) -> dict[str, int]:
-        return {g.name: g.channels for g in self.groups}
-
-    def smallest(self) -> dict[str, int]:
-        return {g.name: g.choices[0] for g in self.groups}
-
-    def uniform(self, ratio: float) -> dict[str, int]:
-        """Each group at the largest choice <= ``ratio`` x its channels (the smallest if none is)."""
-        return {g.name: max([c for c in g.choices if c <= ratio * g.channels + 1e-9] or [g.choices[0]])
-                for g in self.groups}
-
-    def describe(self) -> list[str]:
-        lines = [f"{len(self.groups)} searchable channel groups, {len(self.left_out)} kept at full width"]
-        for g in self.groups:
-            lines.append(f"  {g.name}: {g.channels} channels, widths {list(g.choices)} (modules: {', '.join(g.members)})")
-        for lo in self.left_out:
-            lines.append(f"  kept {lo.name} ({lo.channels} channels): {lo.reason}")
-        return lines
-
-
 def build_graph(model: nn.Module, input_shape: tuple[int, ...]) -> tp.DependencyGraph:
     """Trace ``model`` once on a zero input of batch 2 (BatchNorm in eval mode during tracing)."""
     was_training = model.training
@@ -131,8 +92,8 @@ def build_graph(model: nn.Module, input_shape: tuple[int, ...]) -> tp.Dependency
         model.train(was_training)
 
 
-def first_and_last_layers(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[str, str]:
-    """Names of the first and last Conv/Linear modules called in a forward pass (input layer, classifier)."""
+def classifier_layer(model: nn.Module, input_shape: tuple[int, ...]) -> str:
+    """Name of the last Conv/Linear module called in a forward pass: the classifier, whose outputs are kept."""
     names = {module: name for name, module in model.named_modules()}
     called: list[str] = []
     probe_forward(model, input_shape, hooks=[(m, lambda mod, _i, _o: called.append(names[mod]))
@@ -140,12 +101,16 @@ def first_and_last_layers(model: nn.Module, input_shape: tuple[int, ...]) -> tup
                                              if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear))])
     if not called:
         raise ArchfitError("the model has no Conv or Linear layer called in forward: nothing to slim")
-    return called[0], called[-1]
+    return called[-1]
 
 
-def discover(model: nn.Module, input_shape: tuple[int, ...], ratios: tuple[float, ...] = DEFAULT_RATIOS,
-             round_to: int = 1, ignore: tuple[str, ...] = (), keep_first_last: bool = True) -> GroupPlan:
-    """The ``GroupPlan`` of ``model``: searchable groups with width choices, and left-out groups with reasons."""
+def find_groups(model: nn.Module, input_shape: tuple[int, ...], ratios: tuple[float, ...] = DEFAULT_RATIOS,
+                round_to: int = 1, ignore: tuple[str, ...] = (), keep_classifier: bool = True
+                ) -> tuple[list[WidthGroup], list[LeftOut], list[str]]:
+    """Searchable groups with width choices, left-out groups with reasons, and the kept layers.
+
+    Only what must be kept is kept: the classifier's outputs (and every ``ignore``d layer). The first
+    layer's outputs are searchable like any other; its inputs are the data's and never change."""
     if not ratios or any(not 0 < r <= 1 for r in ratios):
         raise ArchfitError(f"width ratios {list(ratios)} must be in (0, 1]")
     if round_to < 1:
@@ -156,9 +121,9 @@ def discover(model: nn.Module, input_shape: tuple[int, ...], ratios: tuple[float
             raise ArchfitError(f"--ignore {name!r} is not a module of the model; modules include "
                                f"{[n for n in names if n][:8]}")
     kept = list(ignore)
-    if keep_first_last:
-        first, last = first_and_last_layers(model, input_shape)
-        kept = [first, last] + [n for n in kept if n not in (first, last)]
+    if keep_classifier:
+        last = classifier_layer(model, input_shape)
+        kept = [last] + [n for n in kept if n != last]
     graph = build_graph(model, input_shape)
     module_name = {module: name for name, module in model.named_modules()}
     # a kept container (e.g. --ignore layer1) keeps every layer inside it
@@ -187,7 +152,7 @@ def discover(model: nn.Module, input_shape: tuple[int, ...], ratios: tuple[float
         scores = importance(tp_group)
         order = _order(scores, channels, chunks)
         groups.append(WidthGroup(name, channels, choices, chunks, order, items))
-    return GroupPlan(groups, left_out, kept, tuple(input_shape))
+    return groups, left_out, kept
 
 
 def _items(graph, tp_group, module_name, kept_names) -> tuple[list[Item], str | None, str | None]:

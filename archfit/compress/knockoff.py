@@ -16,15 +16,18 @@ weights are frozen while the factors are learnt, and the factors rank channels w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 import torch_pruning as tp
 from torch import nn
 
-from archfit.compress.groups import GroupPlan
 from archfit.compress.width_supernet import ChannelGate
 from archfit.data.base import Split
+
+if TYPE_CHECKING:
+    from archfit.space.model_width import ModelWidthSpace
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,11 @@ class KnockoffConfig:
     seed: int = 0
 
 
-def knockoff_scores(model: nn.Module, plan: GroupPlan, data: Split, config: KnockoffConfig) -> dict[str, torch.Tensor]:
+def knockoff_scores(model: nn.Module, space: ModelWidthSpace, data: Split, config: KnockoffConfig) -> dict[str, torch.Tensor]:
     """Learnt ``beta`` in (0, 1) per root channel of each searchable group (higher = more important)."""
     state = {"perm": None}
-    gate = ChannelGate(model, plan, combine=lambda out, f: f * out + (1 - f) * out[state["perm"]])
-    logits = {g.name: torch.full((g.channels,), config.init, requires_grad=True) for g in plan.groups}
+    gate = ChannelGate(model, space, combine=lambda out, f: f * out + (1 - f) * out[state["perm"]])
+    logits = {g.name: torch.full((g.channels,), config.init, requires_grad=True) for g in space.groups}
     optimizer = torch.optim.Adam(list(logits.values()), lr=config.lr)
     frozen = [(p, p.requires_grad) for p in model.parameters()]
     for p, _ in frozen:

@@ -18,18 +18,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from archfit.compress.costs import WidthCost
-from archfit.compress.distill import distill_loss
 from archfit.compress.extract import extract
-from archfit.compress.groups import DEFAULT_RATIOS, GroupPlan, discover
+from archfit.compress.groups import DEFAULT_RATIOS
 from archfit.compress.knockoff import KnockoffConfig, knockoff_scores
 from archfit.compress.prune import CRITERIA, prune_to_budget
 from archfit.compress.spec import build_model, fill_args, load_weights
-from archfit.compress.width_search import EvolutionConfig, confirm_best, search_widths
-from archfit.compress.width_supernet import ChannelGate, SupernetConfig, costs_fit, recalibrate_bn, train_supernet
-from archfit.cost import Budget, Cost, check_runtime, count_flops, count_params, measure_latency
+from archfit.compress.width_search import confirm_best, search_widths
+from archfit.compress.width_supernet import BoundarySandwich, WidthSupernet
+from archfit.cost import Budget, Cost, CostModel, check_runtime, count_flops, count_params, measure_latency
 from archfit.data import DataModule, load_data
 from archfit.errors import ArchfitError
+from archfit.space.base import Arch
+from archfit.space.model_width import ModelWidthSpace, width_space
+from archfit.supernet.training import train_supernet
+from archfit.train.bn import calibration_batches, recalibrate_bn
+from archfit.train.distill import distill_from
 from archfit.train.trainer import TrainConfig, accuracy, train
 from archfit.units import format_quantity, parse_quantity
 
@@ -69,8 +72,8 @@ class Context:
     model: nn.Module
     model_args: dict[str, Any]
     before: dict[str, float]
-    plan: GroupPlan
-    cost: WidthCost
+    space: ModelWidthSpace
+    cost: CostModel  # FLOPs/params exact from the space; latency too once the budget asks for it
     budget: Budget | None = None
     knockoff: dict[str, torch.Tensor] | None = None
 
@@ -97,6 +100,8 @@ def measure(model: nn.Module, data: DataModule, threads: int = 1, runtime: str =
 
 
 def prepare(config: SlimConfig, data: DataModule | None = None, log=print) -> Context:
+    """Data, model (trained first when no weights are given) and its width space, checked sound before any
+    training; refuses a model whose channel coupling cannot be slimmed."""
     for method in config.methods:
         if method not in METHODS:
             raise ArchfitError(f"--method {method!r} is not one of {list(METHODS) + ['all']}")
@@ -107,17 +112,25 @@ def prepare(config: SlimConfig, data: DataModule | None = None, log=print) -> Co
     model = build_model(config.model, args)
     if config.weights:
         load_weights(model, Path(config.weights))
-    else:
+    model.eval()
+    space = _space(config, model, data)
+    space.check()  # before any training: a model we cannot slim is refused in seconds, not after pre-training
+    if not config.weights:
         log(f"no --weights: training {config.model} for {config.pretrain_epochs} epochs first")
         train(model, data.train, TrainConfig(epochs=config.pretrain_epochs, lr=config.lr,
                                              batch_size=config.batch_size, seed=config.seed))
-    model.eval()
-    plan = discover(model, data.input_shape, config.ratios, config.round_to, config.ignore)
-    if not plan.groups:
-        raise ArchfitError("no channel group of this model can be slimmed: " + "; ".join(
-            f"{lo.name}: {lo.reason}" for lo in plan.left_out[:3]))
+        model.eval()
+        space = _space(config, model, data)  # channels ranked by the trained weights
     before = measure(model, data, config.latency_threads, config.latency_runtime)
-    return Context(config, data, model, args, before, plan, WidthCost(model, plan))
+    return Context(config, data, model, args, before, space, CostModel(space))
+
+
+def _space(config: SlimConfig, model: nn.Module, data: DataModule) -> ModelWidthSpace:
+    space = width_space(model, data.input_shape, config.ratios, config.round_to, config.ignore)
+    if not space.groups:
+        raise ArchfitError("no channel group of this model can be slimmed: " + "; ".join(
+            f"{lo.name}: {lo.reason}" for lo in space.left_out[:3]))
+    return space
 
 
 def check_budget(ctx: Context) -> Budget:
@@ -128,10 +141,9 @@ def check_budget(ctx: Context) -> Budget:
                     parse_limit(c.max_latency_ms, ctx.before["latency_ms"], "--max-latency-ms"))
     if budget.max_flops is None and budget.max_params is None and budget.max_latency_ms is None:
         raise ArchfitError("no budget: give --max-flops, --max-params or --max-latency-ms (e.g. 50%)")
-    smallest = ctx.plan.smallest()
-    reach = Cost(ctx.cost.flops(smallest), ctx.cost.params(smallest))
-    if budget.max_latency_ms is not None:
-        reach = Cost(reach.flops, reach.params, _latency_ms(ctx, extract(ctx.model, ctx.plan, smallest)))
+    if budget.needs_latency:
+        ctx.cost = CostModel(ctx.space, with_latency=True, threads=c.latency_threads, runtime=c.latency_runtime)
+    reach = ctx.cost(ctx.space.smallest())
     reasons = budget.violations(reach)
     if reasons:
         raise ArchfitError(f"budget {budget.describe()} cannot be met: at the smallest widths the model still has "
@@ -142,10 +154,9 @@ def check_budget(ctx: Context) -> Budget:
 
 def reach_text(ctx: Context, reach: Cost | None = None) -> str:
     """How far the budget can go, and which kept layers tie which channels."""
-    smallest = ctx.plan.smallest()
-    reach = reach or Cost(ctx.cost.flops(smallest), ctx.cost.params(smallest))
+    reach = reach or ctx.cost(ctx.space.smallest())
     ties = [f"kept layer {lo.tied_to!r} ties {lo.channels} channels ({lo.reason.split(' to ', 1)[-1]})"
-            for lo in ctx.plan.left_out if lo.tied_to and " ties " in lo.reason]
+            for lo in ctx.space.left_out if lo.tied_to and " ties " in lo.reason]
     text = (f"The budget can go down to {format_quantity(reach.flops)} FLOPs "
             f"({100 * reach.flops / ctx.before['flops']:.1f}% of the original), {format_quantity(reach.params)} params"
             + (f" and {reach.latency_ms:.3f} ms batch-1 latency" if reach.latency_ms is not None else "") + ".")
@@ -160,9 +171,9 @@ def run_method(ctx: Context, method: str, log=print) -> dict[str, Any]:
         small, extra = _width(ctx, budget, log)
     else:
         if method == "knockoff" and ctx.knockoff is None:
-            ctx.knockoff = knockoff_scores(ctx.model, ctx.plan, ctx.data.train, KnockoffConfig(seed=c.seed))
+            ctx.knockoff = knockoff_scores(ctx.model, ctx.space, ctx.data.train, KnockoffConfig(seed=c.seed))
         fits = _model_fits(ctx, budget)
-        small, ratio = prune_to_budget(ctx.model, ctx.plan, method, fits, ctx.data.train, ctx.knockoff,
+        small, ratio = prune_to_budget(ctx.model, ctx.space, method, fits, ctx.data.train, ctx.knockoff,
                                        c.round_to if c.round_to > 1 else None, seed=c.seed)
         extra = {"pruning_ratio": round(ratio, 4)}
     pruned_acc = accuracy(small, ctx.data.test)
@@ -173,69 +184,76 @@ def run_method(ctx: Context, method: str, log=print) -> dict[str, Any]:
     log(f"{method}: test accuracy {100 * after['test_acc']:.2f}% (before fine-tuning {100 * pruned_acc:.2f}%), "
         f"{format_quantity(after['flops'])} FLOPs, {after['latency_ms']:.3f} ms")
     return {"method": method, "before": dict(ctx.before), "after": after, "model": small,
-            "widths": group_widths(ctx.plan, small), "test_acc_before_finetune": pruned_acc,
+            "widths": group_widths(ctx.space, small), "test_acc_before_finetune": pruned_acc,
             "seconds": time.perf_counter() - start, **extra}
 
 
 def finetune(ctx: Context, small: nn.Module) -> nn.Module:
     """The same recipe for every method: ``finetune_epochs`` of SGD at lr / 2.5 with distillation from the
-    original; leaves ``small`` in eval mode."""
+    original (0.5 x CE + 0.5 x KD at T=2); leaves ``small`` in eval mode."""
     c = ctx.config
     torch.manual_seed(c.seed)
     train(small, ctx.data.train, TrainConfig(epochs=c.finetune_epochs, lr=c.lr / 2.5, batch_size=c.batch_size,
-                                             seed=c.seed), loss_fn=distill_loss(ctx.model))
+                                             seed=c.seed), loss_fn=distill_from(ctx.model))
     return small.eval()
 
 
-def width_fits(ctx: Context, budget: Budget) -> Callable[[dict[str, int]], bool]:
-    """Whether widths fit ``budget``: predicted FLOPs/params, then (if budgeted) latency timed on this CPU."""
-    fits = costs_fit(ctx.cost, budget.max_flops, budget.max_params)
-    return _with_latency(ctx, budget, fits) if budget.max_latency_ms is not None else fits
+def width_fits(ctx: Context, budget: Budget) -> Callable[[Arch], bool]:
+    """Whether widths fit ``budget``: exact FLOPs/params first, then (if budgeted) latency timed on this CPU,
+    so that no candidate already over the FLOPs/params bounds is built and timed."""
+    counts = Budget(budget.max_flops, budget.max_params)
+    exact = CostModel(ctx.space)
+
+    def fits(arch: Arch) -> bool:
+        return counts.fits(exact(arch)) and (not budget.needs_latency or budget.fits(ctx.cost(arch)))
+    return fits
 
 
-def train_width_supernet(ctx: Context, fits: Callable[[dict[str, int]], bool]
-                         ) -> tuple[nn.Module, ChannelGate, list[float]]:
-    """A copy of the model trained as a width supernet (sandwich rule, one random path at the budget);
-    returns it with its gate (hooks attached: ``gate.remove()`` when done) and the per-epoch losses."""
+def train_width_supernet(ctx: Context, fits: Callable[[Arch], bool]) -> tuple[WidthSupernet, list[float]]:
+    """A copy of the model trained as a width supernet by the core's loop (sandwich rule, one random path
+    on the budget boundary); returns it (hooks attached: ``release()`` when done) and the per-epoch mean
+    loss per path."""
     c = ctx.config
-    supernet = copy.deepcopy(ctx.model)
-    gate = ChannelGate(supernet, ctx.plan)
-    losses = train_supernet(supernet, gate, ctx.data.train, SupernetConfig(
-        epochs=c.supernet_epochs, batch_size=c.batch_size, lr=c.lr / 2.5, seed=c.seed), fits)
-    return supernet, gate, losses
+    supernet = WidthSupernet(copy.deepcopy(ctx.model), ctx.space)
+    losses: list[float] = []
+    train_supernet(supernet, BoundarySandwich(fits), ctx.data.train,
+                   TrainConfig(epochs=c.supernet_epochs, batch_size=c.batch_size, lr=c.lr / 2.5, seed=c.seed),
+                   sort_channels=False, on_epoch=lambda _epoch, loss: losses.append(loss))
+    return supernet, losses
 
 
 def _width(ctx: Context, budget: Budget, log) -> tuple[nn.Module, dict[str, Any]]:
-    c, plan = ctx.config, ctx.plan
+    c, space = ctx.config, ctx.space
     fits = width_fits(ctx, budget)
-    supernet, gate, losses = train_width_supernet(ctx, fits)
+    supernet, losses = train_width_supernet(ctx, fits)
+    calibration = calibration_batches(ctx.data.train.x, 8, 128, seed=c.seed)
     try:
-        def score(widths: dict[str, int]) -> float:
-            gate.set_widths(widths)
-            recalibrate_bn(supernet, ctx.data.train.x, seed=c.seed)
+        def score(widths: Arch) -> float:
+            supernet.activate(widths)
+            recalibrate_bn(supernet, calibration)
             return accuracy(supernet, ctx.data.valid)
 
-        result = search_widths(plan, score, fits, EvolutionConfig(evaluations=c.evaluations, seed=c.seed))
+        result = search_widths(space, score, fits, ctx.cost, c.evaluations, seed=c.seed)
         if budget.max_latency_ms is not None:
             result.best, result.score = _confirm_latency(ctx, budget, result.history)
-        gate.set_widths(result.best)
-        recalibrate_bn(supernet, ctx.data.train.x, batches=32, seed=c.seed)
+        supernet.activate(result.best)
+        recalibrate_bn(supernet, calibration_batches(ctx.data.train.x, 32, 128, seed=c.seed))
     finally:
-        gate.remove()
+        net = supernet.release()
+    flops = ctx.cost(result.best).flops
     log(f"width: search scored {len(result.history)} configurations; best valid accuracy "
-        f"{100 * result.score:.2f}% at {format_quantity(ctx.cost.flops(result.best))} FLOPs (predicted)")
-    small = extract(supernet, plan, result.best)
-    return small, {"chosen_widths": result.best, "predicted_flops": ctx.cost.flops(result.best),
+        f"{100 * result.score:.2f}% at {format_quantity(flops)} FLOPs (predicted)")
+    small = extract(net, space, result.best)
+    return small, {"chosen_widths": dict(result.best), "predicted_flops": flops,
                    "search_valid_acc": result.score, "supernet_losses": losses,
-                   "search_history": [{"widths": w, "valid_acc": s, "flops": ctx.cost.flops(w)}
+                   "search_history": [{"widths": dict(w), "valid_acc": s, "flops": ctx.cost(w).flops}
                                       for w, s in result.history]}
 
 
-def _confirm_latency(ctx: Context, budget: Budget, history: list[tuple[dict[str, int], float]]
-                     ) -> tuple[dict[str, int], float]:
-    """The best searched widths whose latency, re-timed with 3x the search's repeats, is within the budget."""
-    def confirm(widths: dict[str, int]) -> bool:
-        return _latency_ms(ctx, extract(ctx.model, ctx.plan, widths), repeats=30) <= budget.max_latency_ms
+def _confirm_latency(ctx: Context, budget: Budget, history: list[tuple[Arch, float]]) -> tuple[Arch, float]:
+    """The best searched widths whose latency, timed again (a fresh 30-repeat measurement), is within the budget."""
+    def confirm(widths: Arch) -> bool:
+        return _latency_ms(ctx, ctx.space.build(widths), repeats=30) <= budget.max_latency_ms
 
     found = confirm_best(history, confirm)
     if found is None:
@@ -251,20 +269,6 @@ def _latency_ms(ctx: Context, model: nn.Module, repeats: int = 30) -> float:
                            runtime=ctx.config.latency_runtime).median_ms
 
 
-def _with_latency(ctx: Context, budget: Budget, fits):
-    cache: dict[tuple[int, ...], float] = {}
-
-    def check(widths: dict[str, int]) -> bool:
-        if not fits(widths):
-            return False
-        key = tuple(widths[g.name] for g in ctx.plan.groups)
-        if key not in cache:
-            # time the architecture only: extract from the hook-free original, not the masked supernet
-            cache[key] = _latency_ms(ctx, extract(ctx.model, ctx.plan, widths), repeats=10)
-        return cache[key] <= budget.max_latency_ms
-    return check
-
-
 def _model_fits(ctx: Context, budget: Budget):
     shape = ctx.data.input_shape
 
@@ -274,11 +278,11 @@ def _model_fits(ctx: Context, budget: Budget):
     return fits
 
 
-def group_widths(plan: GroupPlan, model: nn.Module) -> dict[str, int]:
+def group_widths(space: ModelWidthSpace, model: nn.Module) -> dict[str, int]:
     """Out-channels of each searchable group's root layer in a (slimmed) model."""
     modules = dict(model.named_modules())
     return {g.name: int(getattr(modules[g.name], "out_channels", None) or modules[g.name].out_features)
-            for g in plan.groups}
+            for g in space.groups}
 
 
 def config_dict(config: SlimConfig) -> dict[str, Any]:

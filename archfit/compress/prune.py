@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 import torch_pruning as tp
 from torch import nn
 
-from archfit.compress.groups import GroupPlan
 from archfit.compress.knockoff import KnockoffImportance
 from archfit.data.base import Split
 from archfit.errors import ArchfitError
+
+if TYPE_CHECKING:
+    from archfit.space.model_width import ModelWidthSpace
 
 CRITERIA = ("l1", "bn", "taylor", "fpgm", "knockoff")
 
@@ -39,16 +42,16 @@ def importance(criterion: str, model: nn.Module, knockoff: dict[str, torch.Tenso
     raise ArchfitError(f"pruning criterion {criterion!r} is not one of {list(CRITERIA)}")
 
 
-def prune_uniform(model: nn.Module, plan: GroupPlan, criterion: str, ratio: float, data: Split | None = None,
+def prune_uniform(model: nn.Module, space: ModelWidthSpace, criterion: str, ratio: float, data: Split | None = None,
                   knockoff: dict[str, torch.Tensor] | None = None, round_to: int | None = None,
                   seed: int = 0) -> nn.Module:
     """A pruned copy of ``model`` with ``ratio`` of each searchable group's channels removed."""
     small = copy.deepcopy(model)
     names = dict(small.named_modules())
-    ignored = [names[n] for n in plan.kept_layers] + [names[m] for lo in plan.left_out for m in lo.members]
+    ignored = [names[n] for n in space.kept_layers] + [names[m] for lo in space.left_out for m in lo.members]
     if criterion == "taylor":
         _gradients(small, data, seed)
-    example = torch.zeros(2, *plan.input_shape)
+    example = torch.zeros(2, *space.input_shape)
     small.eval()
     pruner = tp.pruner.MetaPruner(small, example, importance(criterion, small, knockoff), pruning_ratio=ratio,
                                   ignored_layers=ignored, round_to=round_to)
@@ -57,7 +60,7 @@ def prune_uniform(model: nn.Module, plan: GroupPlan, criterion: str, ratio: floa
     return small
 
 
-def prune_to_budget(model: nn.Module, plan: GroupPlan, criterion: str, fits: Callable[[nn.Module], bool],
+def prune_to_budget(model: nn.Module, space: ModelWidthSpace, criterion: str, fits: Callable[[nn.Module], bool],
                     data: Split | None = None, knockoff: dict[str, torch.Tensor] | None = None,
                     round_to: int | None = None, steps: int = 5, seed: int = 0) -> tuple[nn.Module, float]:
     """The least-pruned model that ``fits``: the uniform ratio is scanned upwards in steps of 0.1, then
@@ -67,7 +70,7 @@ def prune_to_budget(model: nn.Module, plan: GroupPlan, criterion: str, fits: Cal
         return copy.deepcopy(model), 0.0
     low, best, high = 0.0, None, None
     for ratio in [round(0.1 * k, 2) for k in range(1, 10)] + [0.95]:
-        candidate = prune_uniform(model, plan, criterion, ratio, data, knockoff, round_to, seed)
+        candidate = prune_uniform(model, space, criterion, ratio, data, knockoff, round_to, seed)
         if fits(candidate):
             best, high = candidate, ratio
             break
@@ -76,7 +79,7 @@ def prune_to_budget(model: nn.Module, plan: GroupPlan, criterion: str, fits: Cal
         raise ArchfitError(f"{criterion} pruning of every searchable group by up to 95% still exceeds the budget")
     for _ in range(steps):
         mid = (low + high) / 2
-        candidate = prune_uniform(model, plan, criterion, mid, data, knockoff, round_to, seed)
+        candidate = prune_uniform(model, space, criterion, mid, data, knockoff, round_to, seed)
         if fits(candidate):
             best, high = candidate, mid
         else:

@@ -27,13 +27,13 @@ def units(config: SlimConfig) -> dict[str, str]:
 
 def run_and_save(config: SlimConfig, out: Path, log=print) -> dict[str, Any]:
     start = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
     ctx = prepare(config, log=log)
     log(ctx.data.describe())
-    for line in ctx.plan.describe():
+    for line in ctx.space.describe():
         log(line)
     budget = check_budget(ctx)
     log(f"budget: {budget.describe()}. {reach_text(ctx)}")
+    out.mkdir(parents=True, exist_ok=True)  # only now: a refused model or budget leaves nothing behind
     methods = []
     for method in config.methods:
         entry = run_method(ctx, method, log)
@@ -49,9 +49,9 @@ def run_and_save(config: SlimConfig, out: Path, log=print) -> dict[str, Any]:
                                                 "num_classes": ctx.data.num_classes},
         "budget": budget.to_dict(), "budget_text": budget.describe(), "reach": reach_text(ctx),
         "groups": [{"name": g.name, "channels": g.channels, "choices": list(g.choices), "members": g.members}
-                   for g in sorted(ctx.plan.groups, key=lambda g: order[g.name])],  # in forward order
+                   for g in sorted(ctx.space.groups, key=lambda g: order[g.name])],  # in forward order
         "left_out": [{"name": lo.name, "channels": lo.channels, "reason": lo.reason, "tied_to": lo.tied_to}
-                     for lo in ctx.plan.left_out],
+                     for lo in ctx.space.left_out],
         "latency_runtime": config.latency_runtime, "latency_threads": config.latency_threads,
         "methods": methods, "units": units(config), "seconds": time.perf_counter() - start,
     }

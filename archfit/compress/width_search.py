@@ -1,10 +1,9 @@
-"""Evolutionary search of per-group widths under a budget, scored by the trained width supernet.
+"""Width search: the core's evolution (``strategy/boundary.py``) asked and told over a ``ModelWidthSpace``.
 
-Every candidate lies on the budget's boundary: children are mutated or crossed over, then repaired
-by shrinking random groups until they fit and growing random groups while they still fit (a width
-that leaves budget unused is never better). The population starts from random boundary samples plus
-the uniform-ratio configuration (what fixed-ratio pruning would pick), so the search can only improve
-on it. Scores are validation accuracy of the masked supernet after BatchNorm recalibration.
+The strategy proposes width configurations on the budget's boundary, seeded with the uniform-ratio
+configuration (what fixed-ratio pruning would pick), so the search can only improve on it; each is
+scored by ``score`` (validation accuracy of the recalibrated width supernet) and told back. This
+module is only the in-process loop: no store, no executor, since one score takes milliseconds.
 """
 
 from __future__ import annotations
@@ -12,81 +11,61 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from archfit.compress.groups import GroupPlan
-from archfit.compress.width_supernet import sample_at_budget
+from archfit.cost.budget import Cost
 from archfit.errors import ArchfitError
+from archfit.trial import TrialState
+from archfit.space.base import Arch
+from archfit.space.model_width import ModelWidthSpace
+from archfit.strategy.base import Problem, Trial
+from archfit.strategy.boundary import BoundaryEvolution
 
-Widths = dict[str, int]
-
-
-@dataclass(frozen=True)
-class EvolutionConfig:
-    population: int = 12  # members kept each generation
-    evaluations: int = 80  # distinct width configurations scored in total
-    mutation: float = 0.3  # probability that each group's width is redrawn in a child
-    seed: int = 0
+METRIC = "valid_acc"
 
 
 @dataclass
 class SearchResult:
-    best: Widths
+    best: Arch
     score: float
-    history: list[tuple[Widths, float]] = field(default_factory=list)  # in evaluation order
+    history: list[tuple[Arch, float]] = field(default_factory=list)  # in evaluation order
 
 
-def uniform_at_budget(plan: GroupPlan, fits: Callable[[Widths], bool]) -> Widths:
+def uniform_at_budget(space: ModelWidthSpace, fits: Callable[[Arch], bool]) -> Arch:
     """The largest uniform ratio whose widths fit (bisection on the ratio; the smallest widths if none does)."""
     low, high = 0.0, 1.0
-    if fits(plan.full()):
-        return plan.full()
+    if fits(space.largest()):
+        return space.largest()
     for _ in range(30):
         mid = (low + high) / 2
-        low, high = (mid, high) if fits(plan.uniform(mid)) else (low, mid)
-    return plan.uniform(low)
+        low, high = (mid, high) if fits(space.uniform(mid)) else (low, mid)
+    return space.uniform(low)
 
 
-def search_widths(plan: GroupPlan, score: Callable[[Widths], float], fits: Callable[[Widths], bool],
-                  config: EvolutionConfig) -> SearchResult:
-    """Maximise ``score`` over width configurations that ``fit``."""
-    if not fits(plan.smallest()):
+def search_widths(space: ModelWidthSpace, score: Callable[[Arch], float], fits: Callable[[Arch], bool],
+                  cost: Callable[[Arch], Cost], evaluations: int = 80, population: int = 12,
+                  seed: int = 0) -> SearchResult:
+    """Maximise ``score`` over width configurations that ``fit``, with at most ``evaluations`` scored."""
+    if not fits(space.smallest()):
         raise ArchfitError("no width configuration fits the budget, not even the smallest widths")
-    rng = np.random.default_rng(config.seed)
-    seen: dict[tuple[int, ...], float] = {}
-    history: list[tuple[Widths, float]] = []
-
-    def evaluate(widths: Widths) -> float | None:
-        key = tuple(widths[g.name] for g in plan.groups)
-        if key in seen:
-            return None
-        seen[key] = value = float(score(widths))
-        history.append((widths, value))
-        return value
-
-    population: list[tuple[Widths, float]] = []
-    for widths in [uniform_at_budget(plan, fits)] + [sample_at_budget(plan, fits, rng)
-                                                      for _ in range(config.population - 1)]:
-        value = evaluate(widths)
-        if value is not None:
-            population.append((widths, value))
+    strategy = BoundaryEvolution(population=population, seeds=[uniform_at_budget(space, fits)])
+    strategy.start(Problem(space, METRIC, fits, cost, seed=seed))
+    seen: set[str] = set()
+    history: list[tuple[Arch, float]] = []
     stale = 0
-    while len(history) < config.evaluations and stale < 20 * config.population:
-        child = _child(plan, population, rng, config.mutation)
-        child = sample_at_budget(plan, fits, rng, start=child)
-        value = evaluate(child)
-        if value is None:
+    while len(history) < evaluations and stale < 20 * population:
+        arch = strategy.ask()
+        if arch.key in seen or not fits(arch):  # the space is exhausted near the boundary, or nothing fits
             stale += 1
             continue
-        population.append((child, value))
-        population.sort(key=lambda member: -member[1])
-        del population[config.population:]
+        seen.add(arch.key)
+        value = float(score(arch))
+        history.append((arch, value))
+        strategy.tell(Trial(len(history) - 1, arch, TrialState.COMPLETE, cost(arch), {METRIC: value}))
     best, value = max(history, key=lambda entry: entry[1])
     return SearchResult(best, value, history)
 
 
-def confirm_best(history: list[tuple[Widths, float]], confirm: Callable[[Widths], bool],
-                 tries: int = 10) -> tuple[Widths, float] | None:
+def confirm_best(history: list[tuple[Arch, float]], confirm: Callable[[Arch], bool],
+                 tries: int = 10) -> tuple[Arch, float] | None:
     """The best-scored configuration that passes ``confirm``, trying the ``tries`` best in score order.
 
     Why: a feasibility test that is itself noisy (latency timed with few repeats) lets the search keep the
@@ -97,20 +76,3 @@ def confirm_best(history: list[tuple[Widths, float]], confirm: Callable[[Widths]
         if confirm(widths):
             return widths, value
     return None
-
-
-def _child(plan: GroupPlan, population: list[tuple[Widths, float]], rng: np.random.Generator,
-           mutation: float) -> Widths:
-    def tournament() -> Widths:
-        picks = rng.choice(len(population), size=min(3, len(population)), replace=False)
-        return max((population[i] for i in picks), key=lambda member: member[1])[0]
-
-    parent = tournament()
-    if rng.random() < 0.5 and len(population) > 1:
-        other = tournament()
-        parent = {name: (parent if rng.random() < 0.5 else other)[name] for name in parent}
-    child = dict(parent)
-    for group in plan.groups:
-        if rng.random() < mutation:
-            child[group.name] = group.choices[rng.integers(len(group.choices))]
-    return child

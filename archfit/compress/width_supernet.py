@@ -1,31 +1,33 @@
-"""Any model as a width supernet: per-group channel masks on the real model, sandwich-rule training.
+"""Any model as a width supernet: per-group channel masks on the real model, trained by the core's loop.
 
 Masking a dropped channel at the output of every layer that produces it (conv, linear, BatchNorm)
 computes exactly what the pruned model computes, because every layer between them works per channel
-(groups with anything else are left out by ``groups.discover``). So one set of weights serves every
-width configuration, and ``extract`` turns the chosen one into a real, smaller model.
+(groups with anything else are left out by ``groups.find_groups``, and ``ModelWidthSpace.check``
+refuses models where it does not hold). So one set of weights serves every width configuration, and
+``space.build`` / ``extract`` turns the chosen one into a real, smaller model.
 
-Training follows the sandwich rule with in-place distillation (Yu et al., BigNAS/US-Nets): each step
-trains the full width on the labels, then the smallest width and ``random_paths`` random widths on
-the full width's soft predictions. One random path is drawn at the FLOPs budget (random shrinking from
-full width until the budget is met), so the widths the search will pick are trained most.
+``WidthSupernet`` gives a masked model the interface ``supernet/training.py``'s loop drives
+(``space``, ``activate(arch)``), so it trains with the same loop and the same sampling rules as the
+chain supernet. The rule is the sandwich rule with in-place distillation (``sampler_sandwich``), with
+one change (``BoundarySandwich``): its first random path is drawn on the budget's boundary (random
+shrinking from full width until the budget is met), so the widths the search will pick are trained most.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from archfit.compress.costs import WidthCost
-from archfit.compress.distill import kd_loss
-from archfit.compress.groups import GroupPlan
-from archfit.data.base import Split
-from archfit.train.trainer import TrainConfig, cosine_lr, make_optimizer
+from archfit.space.base import Arch
+from archfit.strategy.boundary import to_boundary
+from archfit.supernet.sampler import Path
+from archfit.supernet.sampler_sandwich import SandwichSampler
+
+if TYPE_CHECKING:
+    from archfit.space.model_width import ModelWidthSpace
 
 Combine = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (layer output, per-channel factor) -> output
 
@@ -33,13 +35,13 @@ Combine = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (layer output,
 class ChannelGate:
     """Forward hooks that scale each group's channels at the output of every layer producing them."""
 
-    def __init__(self, model: nn.Module, plan: GroupPlan, combine: Combine | None = None) -> None:
-        self.plan = plan
-        self.factors: dict[str, torch.Tensor | None] = {g.name: None for g in plan.groups}
+    def __init__(self, model: nn.Module, space: ModelWidthSpace, combine: Combine | None = None) -> None:
+        self.space = space
+        self.factors: dict[str, torch.Tensor | None] = {g.name: None for g in space.groups}
         self.combine = combine or (lambda out, factor: out * factor)
         modules = dict(model.named_modules())
         per_module: dict[str, list[tuple[str, torch.Tensor, torch.Tensor]]] = {}
-        for group in plan.groups:
+        for group in space.groups:
             for item in group.items:
                 if item.kind == "out":
                     per_module.setdefault(item.module, []).append(
@@ -63,10 +65,10 @@ class ChannelGate:
             return self.combine(output, factor.view(shape))
         return hook
 
-    def set_widths(self, widths: dict[str, int] | None) -> None:
-        """Keep ``widths[group]`` top-ranked channels of each group (``None``: the full model)."""
-        for group in self.plan.groups:
-            width = group.channels if widths is None else widths[group.name]
+    def set_widths(self, widths: Mapping[str, int] | None) -> None:
+        """Keep ``widths[group]`` top-ranked channels of each group (``None`` or a missing group: full width)."""
+        for group in self.space.groups:
+            width = group.channels if widths is None else widths.get(group.name, group.channels)
             if width == group.channels:
                 self.factors[group.name] = None
             else:
@@ -80,111 +82,48 @@ class ChannelGate:
         self._hooks = []
 
 
-@torch.no_grad()
-def recalibrate_bn(model: nn.Module, x: torch.Tensor, batches: int = 8, batch_size: int = 128, seed: int = 0) -> None:
-    """Re-estimate BatchNorm running statistics for the current widths (cumulative average over batches)."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    was_training = model.training
-    model.train()
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(x), generator=generator)
-    for i in range(min(batches, max(1, len(x) // batch_size))):
-        model(x[order[i * batch_size:(i + 1) * batch_size]])
-    for m, momentum in zip(norms, saved):
-        m.momentum = momentum
-    model.train(was_training)
+class WidthSupernet(nn.Module):
+    """A model with its ``ChannelGate``: ``activate(arch)`` selects the widths of the next forward passes.
+
+    ``max_level`` (no weight banks) and ``sort_channels`` (a no-op: channels are ranked once, by L1
+    magnitude, when the space is made) complete what ``supernet.training.train_supernet`` expects."""
+
+    max_level = 0
+
+    def __init__(self, model: nn.Module, space: ModelWidthSpace) -> None:
+        super().__init__()
+        self.net, self.space = model, space
+        self.gate = ChannelGate(model, space)
+
+    def activate(self, arch: Mapping[str, int] | None) -> None:
+        self.gate.set_widths(arch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def sort_channels(self, optimizer: torch.optim.Optimizer) -> None:
+        """Channel order is fixed at discovery (``WidthGroup.order``)."""
+
+    def release(self) -> nn.Module:
+        """Remove the hooks and return the plain model (at the weights trained so far)."""
+        self.gate.remove()
+        return self.net
 
 
-def sample_at_budget(plan: GroupPlan, fits: Callable[[dict[str, int]], bool], rng: np.random.Generator,
-                     start: dict[str, int] | None = None) -> dict[str, int]:
-    """Shrink random groups one choice at a time from ``start`` (full width) until ``fits``; then grow
-    random groups back while they still fit, so the result sits on the budget's boundary."""
-    index = {g.name: g.choices.index((start or plan.full())[g.name]) for g in plan.groups}
+class BoundarySandwich(SandwichSampler):
+    """The sandwich rule whose first random path lies on the boundary of ``feasible`` (None: plain sandwich)."""
 
-    def widths() -> dict[str, int]:
-        return {g.name: g.choices[index[g.name]] for g in plan.groups}
+    name = "sandwich-boundary"
 
-    while not fits(widths()):
-        shrinkable = [g.name for g in plan.groups if index[g.name] > 0]
-        if not shrinkable:
-            break
-        index[shrinkable[rng.integers(len(shrinkable))]] -= 1
-    for name in rng.permutation([g.name for g in plan.groups]):
-        group = plan.group(str(name))
-        while index[group.name] + 1 < len(group.choices):
-            index[group.name] += 1
-            if not fits(widths()):
-                index[group.name] -= 1
-                break
-    return widths()
+    def __init__(self, feasible: Callable[[Arch], bool] | None, n: int = 2, distill: bool = True) -> None:
+        super().__init__(n, distill)
+        self.feasible = feasible
 
+    def paths(self, step: int, x: torch.Tensor, y: torch.Tensor) -> list[Path]:
+        paths = super().paths(step, x, y)
+        if self.n and self.feasible is not None:
+            paths[2] = Path(to_boundary(self.space, None, self.feasible, self.rng), paths[2].loss)
+        return paths
 
-@dataclass(frozen=True)
-class SupernetConfig:
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 0.02  # peak SGD learning rate (cosine schedule); the weights start pre-trained
-    weight_decay: float = 5e-4
-    random_paths: int = 2  # random widths per step besides the full and the smallest
-    temperature: float = 1.0  # of the in-place distillation
-    seed: int = 0
-
-
-def train_supernet(model: nn.Module, gate: ChannelGate, data: Split, config: SupernetConfig,
-                   fits: Callable[[dict[str, int]], bool] | None = None) -> list[float]:
-    """Sandwich-rule training in place; returns the mean full-width loss of each epoch."""
-    plan = gate.plan
-    rng = np.random.default_rng(config.seed)
-    train_config = TrainConfig(epochs=max(1, config.epochs), batch_size=config.batch_size, lr=config.lr,
-                               weight_decay=config.weight_decay, seed=config.seed)
-    optimizer = make_optimizer(model, train_config)
-    generator = torch.Generator().manual_seed(config.seed)
-    steps = max(1, len(data) // config.batch_size)
-    total, step, history = config.epochs * steps, 0, []
-    model.train()
-    for _ in range(config.epochs):
-        order, running = torch.randperm(len(data), generator=generator), 0.0
-        for i in range(steps):
-            index = order[i * config.batch_size:(i + 1) * config.batch_size]
-            x, y = data.x[index], data.y[index]
-            for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(step, total, config.lr)
-            optimizer.zero_grad(set_to_none=True)
-            gate.set_widths(None)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            loss.backward()
-            running += float(loss.detach())
-            target = logits.detach()
-            for widths in _paths(plan, config.random_paths, fits, rng):
-                gate.set_widths(widths)
-                kd_loss(model(x), target, config.temperature).backward()
-            optimizer.step()
-            step += 1
-        history.append(running / steps)
-    gate.set_widths(None)
-    return history
-
-
-def _paths(plan: GroupPlan, random_paths: int, fits, rng: np.random.Generator) -> list[dict[str, int]]:
-    paths = [plan.smallest()]
-    for k in range(random_paths):
-        if k == 0 and fits is not None:
-            paths.append(sample_at_budget(plan, fits, rng))
-        else:
-            paths.append({g.name: g.choices[rng.integers(len(g.choices))] for g in plan.groups})
-    return paths
-
-
-def costs_fit(cost: WidthCost, max_flops: float | None, max_params: float | None) -> Callable[[dict[str, int]], bool]:
-    """A fast feasibility test on predicted FLOPs/params (latency is checked on extracted models)."""
-    def fits(widths: dict[str, int]) -> bool:
-        return ((max_flops is None or cost.flops(widths) <= max_flops)
-                and (max_params is None or cost.params(widths) <= max_params))
-    return fits
+    def describe(self) -> str:
+        return super().describe() + ", one random path on the budget boundary"

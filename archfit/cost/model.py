@@ -35,11 +35,19 @@ class CostModel:
         return cached
 
     def _measure(self, arch: Arch) -> Cost:
-        with torch.device("meta"):
-            meta_model = self.space.build(arch)
-        flops = count_flops(meta_model, self.space.input_shape)
-        params = count_params(meta_model)
-        extra = measure_extra(self.extra, meta_model, self.space, arch)
+        exact = getattr(self.space, "exact_cost", None)  # a space that counts without building (model_width)
+        meta_model = None
+        if exact is not None:
+            flops, params = exact(arch)
+        else:
+            with torch.device("meta"):
+                meta_model = self.space.build(arch)
+            flops = count_flops(meta_model, self.space.input_shape)
+            params = count_params(meta_model)
+        if self.extra and meta_model is None:
+            with torch.device("meta"):
+                meta_model = self.space.build(arch)
+        extra = measure_extra(self.extra, meta_model, self.space, arch) if self.extra else {}
         if not self.with_latency:
             return Cost(flops, params, extra=extra)
         latency = measure_latency(self.space.build(arch), self.space.input_shape, threads=self.threads,

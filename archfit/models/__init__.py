@@ -16,6 +16,9 @@ BUILTIN = {
     "concat": "archfit.models.toys:ConcatNet",
     "grouped": "archfit.models.toys:GroupedNet",
     "se_dense": "archfit.models.toys:SEDenseNet",
+    "densenet": "archfit.models.densenet:DenseNet",
+    "se_resnet": "archfit.models.se_resnet:SEResNet",
+    "resnext": "archfit.models.resnext:ResNeXt",
 }
 
 __all__ = ["BUILTIN"]

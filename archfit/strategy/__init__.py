@@ -9,7 +9,7 @@ from archfit.errors import ArchfitError
 from archfit.registry import Registry
 
 _STRATEGIES: Registry[type] = Registry(
-    "strategy", tuple(f"archfit.strategy.{m}" for m in ("random", "evolution", "local", "bananas")))
+    "strategy", tuple(f"archfit.strategy.{m}" for m in ("random", "evolution", "boundary", "local", "bananas")))
 T = TypeVar("T", bound=type)
 
 

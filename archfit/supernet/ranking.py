@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from archfit.metrics import kendall_tau, spearman_rho, top_k_precision
 from archfit.supernet.sampler import Sampler
 from archfit.supernet.supernet import Supernet
-from archfit.supernet.training import distill_loss
+from archfit.train.distill import distill_loss
 from archfit.train.trainer import TrainConfig, make_optimizer
 
 

@@ -27,6 +27,7 @@ from archfit.errors import ArchfitError
 from archfit.io import load_tensors, save_tensors
 from archfit.supernet.sampler import Sampler
 from archfit.supernet.supernet import Supernet
+from archfit.train.distill import distill_loss
 from archfit.train.trainer import TrainConfig, cosine_lr, make_optimizer
 
 CHECKPOINT = "supernet.safetensors"
@@ -67,11 +68,6 @@ class Replicas:
 
     def check_same_paths(self, digest: str) -> None:
         """Raise unless every process visited the paths hashed in ``digest``."""
-
-
-def distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """KL(teacher || student) of the softmax distributions, mean over the batch."""
-    return F.kl_div(F.log_softmax(student, 1), F.softmax(teacher, 1), reduction="batchmean")
 
 
 def save_checkpoint(path: FilePath, supernet: Supernet, optimizer: torch.optim.Optimizer, epoch: int,
