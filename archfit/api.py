@@ -88,9 +88,8 @@ def slim(model: nn.Module, data: str = "digits", budget: dict[str, Any] | None =
     otherwise unchanged: a slimmed copy is returned. Settings are ``SlimConfig`` fields (``evaluations``,
     ``supernet_epochs``, ``finetune_epochs``, ``ratios``, ...). Runs the pipeline of ``archfit slim``.
     """
-    from archfit.compress.costs import WidthCost
-    from archfit.compress.groups import discover
-    from archfit.compress.pipeline import Context, SlimConfig, check_budget, measure, run_method
+    from archfit.compress.pipeline import Context, SlimConfig, _space, check_budget, measure, run_method
+    from archfit.cost import CostModel
     from archfit.data import load_data
     from archfit.train import TrainConfig, train
 
@@ -109,12 +108,10 @@ def slim(model: nn.Module, data: str = "digits", budget: dict[str, Any] | None =
         train(model, loaded.train, TrainConfig(epochs=pretrain_epochs, lr=config.lr, batch_size=config.batch_size,
                                                seed=config.seed))
     model.eval()
-    plan = discover(model, loaded.input_shape, config.ratios, config.round_to, config.ignore)
-    if not plan.groups:
-        raise ArchfitError("no channel group of this model can be slimmed: " + "; ".join(
-            f"{lo.name}: {lo.reason}" for lo in plan.left_out[:3]))
+    space = _space(config, model, loaded)
+    space.check()  # a model whose channel coupling cannot be slimmed is refused before any work
     before = measure(model, loaded, config.latency_threads, config.latency_runtime)
-    ctx = Context(config, loaded, model, {}, before, plan, WidthCost(model, plan))
+    ctx = Context(config, loaded, model, {}, before, space, CostModel(space))
     budget_ = check_budget(ctx)
     entry = run_method(ctx, method, quiet)
     small = entry.pop("model")
