@@ -92,6 +92,9 @@ def validate(config: CompressConfig) -> None:
         raise ArchfitError(f"--steps {unknown[0] if unknown else ''!r} is not one of {list(STEPS)}")
     if list(config.steps) != sorted(config.steps, key=STEPS.index) or len(set(config.steps)) != len(config.steps):
         raise ArchfitError(f"--steps {','.join(config.steps)} must be in the order {','.join(STEPS)}, each once")
+    if "slim" in config.steps and not isinstance(config.model, str):
+        raise ArchfitError("the slim step needs the model as a spec (a built-in name or package.module:Class), "
+                           "not a module object; drop 'slim' from the steps or pass a spec")
     if min(config.pretrain_epochs, config.distill_epochs, config.finetune_epochs, config.supernet_epochs) < 0:
         raise ArchfitError("epochs must be >= 0")
 
