@@ -68,7 +68,7 @@ def signals(n: int = 240, length: int = 32) -> DataModule:
     x = torch.randn(n, 1, length, generator=g) * 0.3
     for i, c in enumerate(y.tolist()):
         x[i, 0, 8 * c:8 * c + 8] += 2.0
-    part = lambda a, b: Split(x[a:b], y[a:b])  # noqa: E731
+    part = lambda a, b: Split(x[a:b], y[a:b])
     return DataModule("signals", part(0, 120), part(120, 180), part(180, n), 3)
 
 

@@ -36,7 +36,7 @@ def tiny_data(n: int = 192, seed: int = 0) -> DataModule:
     x = torch.randn(n, 1, 8, 8, generator=g) * 0.3
     for i, c in enumerate(y.tolist()):
         x[i, 0, 2 * c:2 * c + 3, 2:6] += 2.0
-    split = lambda a, b: Split(x[a:b], y[a:b])  # noqa: E731
+    split = lambda a, b: Split(x[a:b], y[a:b])
     return DataModule("blobs", split(0, n // 2), split(n // 2, 3 * n // 4), split(3 * n // 4, n), 3)
 
 
