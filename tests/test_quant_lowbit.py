@@ -46,3 +46,24 @@ def test_lbm_is_one_bit_only_and_skip_names_are_checked():
         lowbit_pass(Tiny(), data, "magic", LowBitConfig(epochs=0))
     with pytest.raises(ArchfitError, match="not a Conv/Linear"):
         lowbit_pass(Tiny(), data, "ste", LowBitConfig(epochs=0, skip=("nope",)))
+
+
+def test_mixed_precision_space_and_search_under_a_weight_budget():
+    from archfit.quantize.mixed import MixedPrecisionSpace, fake_quantize, search_mixed
+    from archfit.space.base import Arch
+
+    w = torch.randn(4, 3, 3, 3)
+    assert all(len(torch.unique(row)) <= 3 for row in fake_quantize(w, 2))  # -1, 0, +1 times the scale
+    assert torch.equal(fake_quantize(w, 32), w)
+    data = tiny_data(seed=2)
+    model = trained(Tiny(), data, epochs=15)
+    space = MixedPrecisionSpace(model, (1, 8, 8))
+    assert list(space.choices) == ["conv1.0", "conv2.0", "fc"]
+    full = space.weight_bytes(Arch({n: 32 for n in space.choices}))
+    assert full == 4 * sum(p.numel() for p in model.parameters())
+    budget = 0.3 * full
+    result = search_mixed(model, data, budget, evaluations=12, population=4, sample_size=2)
+    assert result.weight_bytes <= budget and result.valid_acc > 0.6
+    assert all(h["weight_bytes"] <= budget for h in result.history)
+    with pytest.raises(ArchfitError, match="cannot be met"):
+        search_mixed(model, data, 10.0, evaluations=2)
