@@ -175,6 +175,8 @@ def main() -> None:
     parser.add_argument("--distill-epochs", type=int, default=2)
     parser.add_argument("--lowbit-epochs", type=int, default=3)
     parser.add_argument("--lowbit-models", default="resnet20", help="models the low-bit passes run on")
+    parser.add_argument("--parts", default="arms,lowbit", help="arms (float/int8/pipeline/L1) and/or lowbit")
+    parser.add_argument("--merge", type=Path, help="also read runs from this JSON (a --parts lowbit run's --out)")
     parser.add_argument("--summarize", action="store_true")
     args = parser.parse_args()
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -187,7 +189,7 @@ def main() -> None:
         data = load(args)
         models = args.models.split(",")
         for seed in range(args.seeds):
-            for model in models:
+            for model in models if "arms" in args.parts else ():
                 entry = results["runs"].setdefault(model, {}).setdefault(str(seed), {})
                 for arm in ARMS:
                     if arm not in entry:
@@ -197,13 +199,19 @@ def main() -> None:
                 if "paired" not in entry:
                     entry["paired"] = paired(model, seed, args.work, data.input_shape)
                     save(args.out, results)
-            for model in args.lowbit_models.split(","):
+            for model in args.lowbit_models.split(",") if "lowbit" in args.parts else ():
                 entry = results["runs"].setdefault(model, {}).setdefault(str(seed), {}).setdefault("lowbit", {})
                 for method, bits in LOWBIT:
                     if f"{method}{bits}" not in entry:
                         print(f"{model} seed {seed} lowbit {method}{bits} ...", flush=True)
                         entry[f"{method}{bits}"] = run_lowbit(model, seed, method, bits, data, args, args.work)
                         save(args.out, results)
+    if args.merge and args.merge.exists():
+        for model, seeds in json.loads(args.merge.read_text())["runs"].items():
+            for seed, entry in seeds.items():
+                if "lowbit" in entry:
+                    results["runs"].setdefault(model, {}).setdefault(seed, {})["lowbit"] = entry["lowbit"]
+        save(args.out, results)
     print(table(results))
 
 

@@ -13,8 +13,7 @@ import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import onnx
+from typing import Any
 
 from archfit.quantize.runtime import session
 
@@ -53,12 +52,16 @@ def module_name(node_name: str) -> str:
 
 def weighted_nodes(model_bytes: bytes) -> list[tuple[str, str]]:
     """(node name, op type) of every weighted layer of a float ONNX graph, in graph order."""
+    import onnx
+
     graph = onnx.load_from_string(model_bytes).graph
     return [(n.name, n.op_type) for n in graph.node if n.op_type in WEIGHTED]
 
 
-def executed_graph(model_bytes: bytes) -> onnx.ModelProto:
+def executed_graph(model_bytes: bytes) -> Any:
     """The graph onnxruntime's CPU provider runs after all its optimisations (fusions, layout changes)."""
+    import onnx
+
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "optimized.onnx")
         session(model_bytes, optimized_path=path)
@@ -78,6 +81,8 @@ def layer_report(float_bytes: bytes, quant_bytes: bytes) -> list[LayerQuant]:
 
 def op_counts(model_bytes: bytes, executed: bool = True) -> dict[str, int]:
     """Op types and their counts in the graph onnxruntime executes (or in the file, ``executed=False``)."""
+    import onnx
+
     graph = executed_graph(model_bytes).graph if executed else onnx.load_from_string(model_bytes).graph
     return dict(Counter(n.op_type for n in graph.node))
 

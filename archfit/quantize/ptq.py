@@ -19,6 +19,7 @@ import numpy as np
 
 from archfit.data.base import Split
 from archfit.errors import ArchfitError
+from archfit.onnx_io import require_onnxruntime
 from archfit.quantize.inspect import LayerQuant, layer_report, module_name, weighted_nodes
 from archfit.quantize.runtime import float_onnx
 
@@ -100,6 +101,7 @@ def calibration_inputs(split: Split, samples: int, seed: int = 0) -> np.ndarray:
 def quantize_onnx(float_bytes: bytes, calibration: np.ndarray, config: QuantConfig = QuantConfig()) -> Quantized:
     """Static int8 quantization of a float ONNX model; raises when ``config.unsupported == "refuse"`` and a
     weighted layer (not listed in ``keep_float``) would still run in float."""
+    require_onnxruntime("int8 quantization")
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     float_bytes = preprocess(float_bytes)
