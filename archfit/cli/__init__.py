@@ -11,7 +11,7 @@ import sys
 
 from archfit.errors import ArchfitError
 
-COMMANDS = ("search", "spaces", "export", "bench", "rank_check", "slim")
+COMMANDS = ("search", "spaces", "export", "bench", "rank_check", "slim", "compress")
 
 
 class _Parser(argparse.ArgumentParser):
