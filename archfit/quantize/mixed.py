@@ -19,7 +19,7 @@ from torch import nn
 from archfit.cost.budget import Cost
 from archfit.data import DataModule
 from archfit.errors import ArchfitError
-from archfit.run.trial import Trial, TrialState
+from archfit.trial import Trial, TrialState
 from archfit.space.base import Arch, Space
 from archfit.train.trainer import accuracy
 

@@ -127,13 +127,12 @@ def reach(config: CompressConfig, model: nn.Module, data: DataModule) -> tuple[d
         how.append(f"int8 makes it {B.show('size_bytes', int8)} ({float_size / int8:.2f}x smaller; int8 is ~4x "
                    "smaller than float32 at best)")
     if "slim" in config.steps and isinstance(config.model, str):
-        from archfit.compress.costs import WidthCost
-        from archfit.compress.groups import discover
+        from archfit.space.model_width import width_space
 
-        plan = discover(model, shape)
-        smallest, cost = plan.smallest(), WidthCost(model, plan)
-        ratio = cost.params(smallest) / original["params"]
-        best.update(flops=cost.flops(smallest), params=cost.params(smallest), size_bytes=best["size_bytes"] * ratio)
+        space = width_space(model, shape)
+        flops, params = space.exact_cost(space.smallest())
+        ratio = params / original["params"]
+        best.update(flops=flops, params=params, size_bytes=best["size_bytes"] * ratio)
         how.append(f"slimming to the smallest widths can reach {B.show('flops', best['flops'])}, "
                    f"{B.show('params', best['params'])} and about {B.show('size_bytes', best['size_bytes'])}")
     return original, best, "; ".join(how) + "."
