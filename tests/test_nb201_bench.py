@@ -59,16 +59,6 @@ def test_bench_errors(full_table, tmp_path, capsys):
     assert main(["bench", "proxies", "--table", str(full_table), "--sample", "two"]) == 2
 
 
-def test_bench_proxies_cli(tmp_path, capsys):
-    space_table = write_table(tmp_path / "t.csv")
-    out = tmp_path / "proxies"
-    assert main(["bench", "proxies", "--table", str(space_table), "--sample", "6", "--out", str(out)]) == 0
-    data = json.loads((out / "proxies.json").read_text())
-    assert data["rows_scored"] == 6 and set(data["correlations"]) == {"params", "flops", "synflow"}
-    assert all(-1 <= c["spearman_rho"] <= 1 for c in data["correlations"].values())
-    assert "Spearman rho" in capsys.readouterr().out
-
-
 def test_search_with_the_tabular_estimator(full_table, tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["search", "--space", "nb201", "--space-args", '{"cells": 1, "channels": 4}', "--estimator",

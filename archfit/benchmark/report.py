@@ -1,4 +1,4 @@
-"""Tables (plain text, Markdown-compatible) and HTML reports of the tabular and proxy benchmarks."""
+"""Tables (plain text, Markdown-compatible) and HTML reports of the tabular benchmark (proxies: proxies_report)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from archfit.benchmark.proxies import PUBLISHED_SPEARMAN, ProxyStudy
 from archfit.benchmark.tabular import StrategyRuns
 from archfit.report.html import Report
-from archfit.report.plots import curves_plot, scatter_plot
+from archfit.report.plots import curves_plot
 
 REGRET_FLOOR = 1e-3  # regrets are drawn at least this large so a log axis can show a run that hit the optimum
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
 
 
@@ -63,31 +62,4 @@ def write_tabular_report(out: Path, data: dict[str, Any], results: dict[str, Str
                       f"Mean regret over seeds (band ±1 std; floored at {REGRET_FLOOR} for the log scale).")
     report.add_figure("best", curves_plot(best, "charged queries", f"best {column} so far"),
                       "Mean best value found so far (band ±1 std).")
-    return report.write(out)
-
-
-def proxy_table(study: ProxyStudy) -> str:
-    correlations = study.correlations()
-    rows = [[name, f"{c['kendall_tau']:.3f}", f"{c['spearman_rho']:.3f}",
-             f"{PUBLISHED_SPEARMAN[name]:.2f}" if name in PUBLISHED_SPEARMAN else "-",
-             f"{1e3 * study.seconds[name] / max(1, len(study.rows)):.1f}"] for name, c in correlations.items()]
-    scope = "all rows" if len(study.rows) == study.table_rows else f"a seeded sample of {len(study.rows)} rows"
-    return (f"rank correlation with {study.column} over {scope} of {study.table_rows}\n"
-            + markdown_table(["proxy", "Kendall tau", "Spearman rho", "published rho", "ms / arch"], rows))
-
-
-def write_proxy_report(out: Path, study: ProxyStudy, command: str) -> Path:
-    report = Report(f"archfit bench proxies — {study.column}")
-    report.add_text(f"Command: {command}")
-    report.add_text(proxy_table(study).splitlines()[0], note=True)
-    correlations = study.correlations()
-    report.add_table(["proxy", "Kendall tau", "Spearman rho", "published Spearman rho"],
-                     [[name, c["kendall_tau"], c["spearman_rho"], PUBLISHED_SPEARMAN.get(name, "-")]
-                      for name, c in correlations.items()])
-    units = {"params": "parameters", "flops": "FLOPs (2 x MACs, batch 1)", "synflow": "synflow score (log10)"}
-    for name, values in study.proxies.items():
-        x = np.log10(np.maximum(values, 1e-300)) if name == "synflow" else values
-        report.add_figure(f"proxy_{name}", scatter_plot(list(x), study.metric, units[name], study.column,
-                                                        f"{name}: Spearman {correlations[name]['spearman_rho']:.3f}"),
-                          f"{study.column} vs {units[name]}, one dot per architecture.")
     return report.write(out)

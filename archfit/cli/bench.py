@@ -3,7 +3,8 @@
 ``archfit bench nb201 --table PATH``: every strategy x seeds on the NAS-Bench-201 table (a query is
 charged once per isomorphism class); prints best value, regret and improvement over the random-average
 architecture after 10/25/50/100/200 queries; writes OUT/bench.json, OUT/details.json, OUT/report.html.
-``archfit bench proxies --table PATH``: Kendall tau and Spearman rho of #params, FLOPs and synflow.
+``archfit bench proxies --table PATH``: Kendall tau and Spearman rho of zero-cost proxies and their rank
+aggregate, with bootstrap intervals (``--naslib FILE --precomputed``: NASLib's scores, no compute).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from archfit.errors import ArchfitError
 from archfit.estimate.tabular import DEFAULT_COLUMN
 
 DEFAULT_STRATEGIES = "random,evolution,local,bananas,optuna:tpe"
+DEFAULT_AGGREGATE = "synflow,jacov,naswot,flops"
 
 
 def add_parser(sub) -> None:
@@ -31,12 +33,26 @@ def add_parser(sub) -> None:
     n.add_argument("--out", type=Path, help="output folder (default runs/bench-nb201-<timestamp>)")
     n.add_argument("--no-progress", action="store_true")
     n.set_defaults(run=run_nb201)
-    x = kinds.add_parser("proxies", help="rank correlation of #params, FLOPs, synflow with the table")
+    x = kinds.add_parser("proxies", help="rank correlation of zero-cost proxies with the table")
     x.add_argument("--table", type=Path, required=True, help="NAS-Bench-201-style CSV (arch + metric columns)")
     x.add_argument("--column", default=DEFAULT_COLUMN, help=f"metric column (default {DEFAULT_COLUMN})")
-    x.add_argument("--sample", default="2000", help="rows to score: a count (seeded uniform sample) or 'all'")
-    x.add_argument("--seed", type=int, default=0, help="seed of the sample and of the networks' initialisation")
-    x.add_argument("--out", type=Path, help="also write OUT/proxies.json and OUT/report.html")
+    x.add_argument("--naslib", type=Path, help="NASLib zc_nasbench201 JSON: score its archs (not a table sample)")
+    x.add_argument("--precomputed", action="store_true", help="use the --naslib file's scores; compute nothing")
+    x.add_argument("--sample", default="1000", help="archs to score: a count (seeded sample) or 'all' (default 1000)")
+    x.add_argument("--proxies", help="comma-separated (default: every registered proxy, or all NASLib's)")
+    x.add_argument("--aggregate", help=f"proxies whose ranks are aggregated (default {DEFAULT_AGGREGATE})")
+    x.add_argument("--rule", default="log-rank", help="aggregation rule: log-rank (AZ-NAS) or rank")
+    x.add_argument("--data", default="random", help="minibatch source: 'random' or a data set name "
+                   "(e.g. fashion-mnist) (default random)")
+    x.add_argument("--batch", type=int, default=16, help="minibatch size (default 16)")
+    x.add_argument("--image-size", type=int, default=16, help="input height = width in pixels (default 16)")
+    x.add_argument("--channels", type=int, default=8, help="nb201 network: first-stage channels (default 8)")
+    x.add_argument("--cells", type=int, default=1, help="nb201 network: cells per stage (default 1)")
+    x.add_argument("--cache", type=Path, help="JSON cache of scores per (arch, proxy) (default OUT/scores.json)")
+    x.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
+    x.add_argument("--seed", type=int, default=0, help="seed of the sample, batch, initialisation, bootstrap")
+    x.add_argument("--out", type=Path, help="output folder (default runs/bench-proxies-<timestamp>)")
+    x.add_argument("--json", type=Path, help="where the results JSON goes (default OUT/proxies.json)")
     x.set_defaults(run=run_proxies)
 
 
@@ -93,35 +109,64 @@ def run_nb201(args) -> int:
     return 0
 
 
-def run_proxies(args) -> int:
-    from archfit.benchmark.proxies import study_proxies
-    from archfit.benchmark.report import proxy_table, write_proxy_report
-    from archfit.io import atomic_write_json
-    from archfit.space import create_space
+def _interval(record: dict, key: str) -> str:
+    ci = record.get(f"{key}_ci95")
+    return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
 
-    if args.sample == "all":
-        sample = None
-    else:
+
+def run_proxies(args) -> int:
+    from archfit.benchmark.proxies import PUBLISHED, ScoreSetting
+    from archfit.benchmark.proxies_report import proxy_table, write_report
+    from archfit.benchmark.proxies_study import run_study, study_json
+    from archfit.io import atomic_write_json
+    from archfit.proxies.aggregate import RULES
+
+    sample = None
+    if args.sample != "all":
         try:
             sample = int(args.sample)
         except ValueError:
             raise ArchfitError(f"--sample {args.sample!r} must be a row count or 'all'") from None
-        if sample < 3:
-            raise ArchfitError(f"--sample {sample} must be >= 3 rows (rank correlations need several points)")
-    space = create_space("nb201")
+        if sample < 8:
+            raise ArchfitError(f"--sample {sample} must be >= 8 archs (rank correlations need several points)")
+    if args.rule not in RULES:
+        raise ArchfitError(f"--rule {args.rule!r} must be one of {list(RULES)}")
+    if args.batch < 2 or args.bootstrap < 0 or args.channels < 1 or args.cells < 1:
+        raise ArchfitError(f"--batch {args.batch} must be >= 2, --bootstrap {args.bootstrap} >= 0, "
+                           f"--channels {args.channels} and --cells {args.cells} >= 1")
+    split = lambda text: [s.strip() for s in text.split(",") if s.strip()] if text else None
+    proxies = split(args.proxies)
+    members = split(args.aggregate) or DEFAULT_AGGREGATE.split(",")
+    out = args.out or Path("runs") / time.strftime("bench-proxies-%Y%m%d-%H%M%S")
+    setting = ScoreSetting(args.channels, args.cells, args.image_size, args.batch, args.data, args.seed)
     start = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
-        if done % 100 == 0 or done == total:
+        if done % 25 == 0 or done == total:
             print(f"  {done}/{total} archs, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
 
-    study = study_proxies(space, args.table, args.column, sample, args.seed, progress)
-    print(proxy_table(study))
-    if args.out:
-        atomic_write_json(args.out / "proxies.json", {
-            "command": _command(), "table": str(args.table), "column": args.column, "seed": args.seed,
-            "rows_scored": len(study.rows), "table_rows": study.table_rows, "correlations": study.correlations(),
-            "seconds": study.seconds, "rows": study.rows, "metric": study.metric, "proxies": study.proxies})
-        write_proxy_report(args.out, study, _command())
-        print(f"proxies.json and report.html in {args.out}")
+    study = run_study(args.table, args.column, sample, proxies, members, args.rule, setting,
+                      args.cache or out / "scores.json", args.naslib, args.precomputed, args.bootstrap, progress)
+    seconds = time.perf_counter() - start
+    table = proxy_table(study.results)
+    print(f"rank correlation with {args.column} over {len(study.archs)} archs; scores {study.source}\n{table}")
+    if study.selection:
+        held = study.selection["held_out"]
+        print(f"\naggregate chosen on half the archs ({'+'.join(study.selection['members'])}, {args.rule}): held-out "
+              f"τ {held['kendall_tau']:.3f} {_interval(held, 'kendall_tau')}, ρ {held['spearman_rho']:.3f} "
+              f"{_interval(held, 'spearman_rho')}, "
+              f"n {held['n']}")
+    meta = {"command": _command(), "table": str(args.table), "column": args.column, "naslib": str(args.naslib),
+            "precomputed": args.precomputed, "setting": vars(setting) if not args.precomputed else None,
+            "aggregate": {"members": members, "rule": args.rule}, "published_tau_rho": PUBLISHED,
+            "wall_seconds": seconds}
+    atomic_write_json(args.json or out / "proxies.json", study_json(study, meta))
+    sections = {f"All proxies ({study.source})": study.results}
+    if study.selection:
+        sections["Aggregate chosen on a held-out split"] = {
+            f"aggregate({'+'.join(study.selection['members'])}) held-out": study.selection["held_out"]}
+    write_report(out, f"archfit bench proxies — {args.column}", [f"Command: {_command()}", table.splitlines()[0]],
+                 sections, study.scores, study.truth, args.column)
+    print(f"{len(study.archs)} archs in {seconds:.0f} s wall; results in {args.json or out / 'proxies.json'}, "
+          f"report in {out / 'report.html'}")
     return 0
