@@ -63,7 +63,13 @@ def _progress(enabled: bool):
 
 def run_nb201(args) -> int:
     from archfit.benchmark.report import tabular_tables, write_tabular_report
-    from archfit.benchmark.tabular import bench_json, checkpoints_for, feasible_optimum, random_average, run_benchmark
+    from archfit.benchmark.tabular import (
+        bench_json,
+        checkpoints_for,
+        feasible_optimum,
+        random_average,
+        run_benchmark,
+    )
     from archfit.estimate.tabular import TabularEstimator
     from archfit.io import atomic_write_json
     from archfit.space import create_space
