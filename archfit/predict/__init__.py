@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from archfit.registry import Registry
 
 _PREDICTORS: Registry[type] = Registry(
-    "predictor", tuple(f"archfit.predict.{m}" for m in ("mlp_ensemble", "trees", "gcn", "assessor", "fbnet")))
+    "predictor", tuple(f"archfit.predict.{m}" for m in ("mlp_ensemble", "trees", "gcn", "assessor", "fbnet", "ensemble")))
 _LATENCY: Registry[type] = Registry("latency model", ("archfit.predict.latency_models",))
 T = TypeVar("T", bound=type)
 

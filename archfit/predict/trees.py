@@ -23,7 +23,7 @@ from archfit.predict.base import Predictor, Standardizer
 class GPPredictor(Predictor):
     """``ard``: one length scale per feature (else one shared); ``restarts`` of the optimiser."""
 
-    def __init__(self, ard: bool = True, restarts: int = 1) -> None:
+    def __init__(self, ard: bool = False, restarts: int = 0) -> None:
         self.ard, self.restarts = ard, restarts
 
     def _fit(self, archs: list[Any], y: np.ndarray, seed: int, unlabelled: list[Any]) -> None:
