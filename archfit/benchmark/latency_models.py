@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from archfit.benchmark.predictors import bootstrap_ci
+from archfit.errors import ArchfitError
 from archfit.predict import create_latency_model
 from archfit.predict.latency_models import within
-from archfit.predict.latency_table import DeviceLatencyTable, table_devices
+from archfit.predict.latency_table import read_latency_columns, table_devices
 from archfit.space import create_space
 
 TOLERANCE = 0.10
@@ -32,9 +33,11 @@ def latency_study(path: str | Path, devices: Sequence[str] | None = None, sizes:
     space = create_space("nb201")
     every = table_devices(path)
     devices = list(devices or every)
-    tables = {d: DeviceLatencyTable(path, d, space) for d in every}
-    archs = tables[every[0]].archs_
-    measured = {d: np.array([t.values_[a.key] for a in archs]) for d, t in tables.items()}
+    archs, measured = read_latency_columns(path, space)
+    unknown = [d for d in devices if d not in every]
+    if unknown:
+        raise ArchfitError(f"--devices {unknown} not in --latency-table {path}; available: {every}")
+    position = {a.key: i for i, a in enumerate(archs)}
     start = time.perf_counter()
     results: dict = {}
     for device in devices:
@@ -49,7 +52,7 @@ def latency_study(path: str | Path, devices: Sequence[str] | None = None, sizes:
                     model = create_latency_model(name).fit([archs[i] for i in picks], y[picks], space)
                     shares.append(within(model.predict(archs), y, TOLERANCE))
                 per_model[name][str(n)] = _summary(shares)
-        sources = [_lookup(tables[d]) for d in every if d != device]
+        sources = [_lookup(position, measured[d]) for d in every if d != device]
         shares = []
         for seed in range(seeds):
             picks = np.random.default_rng(seed).choice(len(archs), transfer_samples, replace=False)
@@ -66,9 +69,8 @@ def latency_study(path: str | Path, devices: Sequence[str] | None = None, sizes:
                         "transfer: the device left out, other devices' measured latencies as features"}
 
 
-def _lookup(table: DeviceLatencyTable) -> Callable:
-    values = table.values_
-    return lambda arch: values[arch.key]
+def _lookup(position: dict[str, int], values: np.ndarray) -> Callable:
+    return lambda arch: float(values[position[arch.key]])
 
 
 def _summary(values: Sequence[float]) -> dict:

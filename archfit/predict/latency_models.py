@@ -24,6 +24,8 @@ from archfit.errors import ArchfitError
 from archfit.predict import register_latency_model
 from archfit.space.base import Arch, Space
 
+_ONEHOT: dict[tuple[str, str], np.ndarray] = {}
+
 
 class LatencyModel(ABC):
     name: ClassVar[str] = ""
@@ -38,7 +40,14 @@ class LatencyModel(ABC):
         return self
 
     def onehot(self, archs: Sequence[Arch]) -> np.ndarray:
-        return np.stack([self.space_.encode(a) for a in archs]).astype(np.float64)
+        space = repr((self.space_.name, sorted(self.space_.params().items())))
+        rows = []
+        for arch in archs:  # cached: a benchmark predicts every arch of the table after every fit
+            row = _ONEHOT.get((space, arch.key))
+            if row is None:
+                row = _ONEHOT[space, arch.key] = self.space_.encode(arch).astype(np.float64)
+            rows.append(row)
+        return np.stack(rows)
 
     @abstractmethod
     def _fit(self, archs: list[Arch], y: np.ndarray) -> None: ...

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
+
 from archfit.errors import ArchfitError
 from archfit.estimate.tabular import parse_row, table_rows
 from archfit.space.base import Arch, Space
@@ -28,6 +30,23 @@ def table_devices(path: str | Path) -> list[str]:
     if "arch" not in header:
         raise ArchfitError(f"--latency-table {path} has no 'arch' column; its columns are {header}")
     return [h[: -len(SUFFIX)] for h in header if h.endswith(SUFFIX)]
+
+
+def read_latency_columns(path: str | Path, space: Space) -> tuple[list[Arch], dict[str, np.ndarray]]:
+    """Every arch of the table (file order) and each device's latencies (ms) in that order, read once."""
+    devices = table_devices(path)
+    archs: list[Arch] = []
+    columns: dict[str, list[float]] = {d: [] for d in devices}
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            archs.append(parse_row(space, path, line, row["arch"] or ""))
+            for device in devices:
+                try:
+                    columns[device].append(float(row[device + SUFFIX]))  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    raise ArchfitError(f"--latency-table {path} line {line}: {device}{SUFFIX}="
+                                       f"{row[device + SUFFIX]!r} is not a number") from None
+    return archs, {d: np.array(v) for d, v in columns.items()}
 
 
 class DeviceLatencyTable:
