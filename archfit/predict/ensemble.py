@@ -14,7 +14,7 @@ from archfit.predict import create_predictor, register_predictor
 from archfit.predict.base import Predictor
 
 DEFAULT_MEMBERS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("rf", {"trees": 500, "max_features": 0.5, "extra": True}), ("gbdt", {}))
+    ("rf", {"trees": 200, "max_features": 0.5, "extra": True}), ("gbdt", {"members": 1}))
 
 
 @register_predictor("ensemble")

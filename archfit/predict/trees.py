@@ -51,7 +51,7 @@ class GPPredictor(Predictor):
 class ForestPredictor(Predictor):
     """``trees`` trees; ``max_features`` is the share of features tried per split (1.0: all)."""
 
-    def __init__(self, trees: int = 300, max_features: float = 1.0, extra: bool = False) -> None:
+    def __init__(self, trees: int = 200, max_features: float = 1.0, extra: bool = False) -> None:
         self.trees, self.max_features, self.extra = trees, max_features, extra
 
     def _fit(self, archs: list[Any], y: np.ndarray, seed: int, unlabelled: list[Any]) -> None:
