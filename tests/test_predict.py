@@ -155,3 +155,31 @@ def test_bananas_takes_a_predictor_by_name():
     assert run(predictor="rf", predictor_args={"trees": 30}) != run(**SMALL)
     with pytest.raises(ArchfitError, match="unknown predictor"):
         create_strategy("bananas", predictor="nope")
+
+
+def test_bench_predictors_cli_on_a_synthetic_naslib_file(tmp_path, capsys):
+    from archfit.cli import main
+    from archfit.predict.naslib import NASLIB_NB201_EDGES, NASLIB_NB201_OPS, PROXIES
+
+    space, rng, entries = create_space("nb201"), np.random.default_rng(0), {}
+    for _ in range(80):
+        ops = tuple(int(i) for i in rng.integers(0, 5, 6))
+        arch = Arch({name: NASLIB_NB201_OPS[i] for name, i in zip(NASLIB_NB201_EDGES, ops)})
+        value = float(sum(1 + 0.3 * k for k, o in enumerate(ops) if o in (2, 3)))
+        scores = {p: {"score": value * (j + 1) + rng.normal(0, 0.5), "time": 0.0} for j, p in enumerate(PROXIES)}
+        entries[str(ops)] = {"val_accuracy": 80 + value + (0 if space.is_valid(arch) else -70), **scores}
+    path = tmp_path / "zc.json"
+    path.write_text(json.dumps({"cifar10": entries}))
+    out = tmp_path / "p"
+    assert main(["bench", "predictors", "--naslib", str(path), "--features", "zc,onehot", "--predictors", "rf",
+                 "--predictor-args", '{"rf": {"trees": 20}}', "--sizes", "20", "--seeds", "2", "--out", str(out)]) == 0
+    results = json.loads((out / "predictors.json").read_text())
+    assert set(results) == {"rf:zc", "rf:onehot"} and len(results["rf:zc"]["20"]["values"]) == 2
+    assert results["rf:zc"]["20"]["kendall_tau_mean"] > 0.5
+    low, high = results["rf:zc"]["20"]["ci95"]
+    assert low <= results["rf:zc"]["20"]["kendall_tau_mean"] <= high
+    assert (out / "kendall_tau.png").exists() and "<img" in (out / "report.html").read_text()
+    assert "rf:zc" in capsys.readouterr().out
+    assert main(["bench", "predictors", "--naslib", str(path), "--features", "zc", "--predictors", "rf",
+                 "--sizes", "79", "--out", str(out)]) == 2
+    assert "leave fewer than 3" in capsys.readouterr().err
