@@ -6,6 +6,10 @@ for a class already charged returns its cached value for free (for every strateg
 value seen is recorded after each charged query; a run stops after ``queries`` charged queries (or
 after ``MAX_FREE_ASKS`` asks in a row that charged nothing, counted as exhausted).
 
+With a budget (``feasible``, e.g. a device's measured latency under a bound), the strategy sees the
+same feasibility test as in ``archfit search``; an ask over the budget is refused like an invalid cell:
+not charged, never the best; the optimum is then the best value among the classes that fit.
+
 Also reported, after Yang, Esperança & Carlucci ("NAS evaluation is frustratingly hard", ICLR 2020):
 the improvement over the random-average architecture, RI = 100 x (best − r) / r in %, where r is the
 expected value of one arch drawn by the space's own uniform sampler (computed exactly by enumeration).
@@ -16,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,10 +52,12 @@ class StrategyRuns:
 
 
 def run_once(strategy_name: str, space: Space, lookup: Callable[[Arch], float], metric: str, queries: int,
-             seed: int, cost: Callable[[Arch], Cost] | None = None) -> tuple[list[float], bool]:
+             seed: int, cost: Callable[[Arch], Cost] | None = None, feasible: Callable[[Arch], bool] | None = None,
+             strategy_args: dict[str, Any] | None = None) -> tuple[list[float], bool]:
     """One seeded run: the best-so-far curve over charged queries, and whether it ended early."""
-    strategy = create_strategy(strategy_name)
-    strategy.start(Problem(space, metric, lambda arch: True, cost or (lambda arch: Cost(0, 0)), "flops", seed))
+    strategy = create_strategy(strategy_name, **(strategy_args or {}))
+    fits = feasible or (lambda arch: True)
+    strategy.start(Problem(space, metric, fits, cost or (lambda arch: Cost(0, 0)), "flops", seed))
     charged: dict[str, Trial] = {}
     curve: list[float] = []
     best, free = float("-inf"), 0
@@ -58,8 +65,9 @@ def run_once(strategy_name: str, space: Space, lookup: Callable[[Arch], float], 
         arch = space.canonical(strategy.ask())
         trial = charged.get(arch.key)
         if trial is None:
-            if not space.is_valid(arch):
-                trial = Trial(-1, arch, TrialState.FAILED, error="invalid architecture")
+            if not space.is_valid(arch) or not fits(arch):
+                error = "invalid architecture" if not space.is_valid(arch) else "over the budget"
+                trial = Trial(-1, arch, TrialState.FAILED, error=error)
                 strategy.tell(trial)
                 free += 1
             else:
@@ -92,10 +100,14 @@ def random_average(space: Space, lookup: Callable[[Arch], float]) -> float:
 
 
 def run_benchmark(space: Space, estimator: TabularEstimator, strategies: Sequence[str], queries: int,
-                  seeds: int, progress: Callable[[str, int, float], None] | None = None) -> dict[str, StrategyRuns]:
-    """Every strategy x seeds 0..``seeds``−1; one intra-op thread (the MLPs are tiny)."""
+                  seeds: int, progress: Callable[[str, int, float], None] | None = None,
+                  feasible: Callable[[Arch], bool] | None = None,
+                  strategy_args: dict[str, dict[str, Any]] | None = None) -> dict[str, StrategyRuns]:
+    """Every strategy x seeds 0..``seeds``−1; one intra-op thread (the MLPs are tiny). ``strategy_args``:
+    constructor arguments per strategy name; ``feasible``: the budget (None: unbounded)."""
+    strategy_args = strategy_args or {}
     for name in strategies:
-        create_strategy(name)  # unknown names fail before anything runs
+        create_strategy(name, **strategy_args.get(name, {}))  # unknown names or arguments fail before anything runs
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     cost_model: CostModel | None = None
@@ -107,7 +119,8 @@ def run_benchmark(space: Space, estimator: TabularEstimator, strategies: Sequenc
             runs = results[name] = StrategyRuns(name)
             for seed in range(seeds):
                 start = time.perf_counter()
-                curve, exhausted = run_once(name, space, estimator.lookup, estimator.metric, queries, seed, cost_model)
+                curve, exhausted = run_once(name, space, estimator.lookup, estimator.metric, queries, seed, cost_model,
+                                            feasible, strategy_args.get(name))
                 runs.curves.append(curve)
                 runs.seconds.append(time.perf_counter() - start)
                 runs.exhausted += exhausted
@@ -116,6 +129,14 @@ def run_benchmark(space: Space, estimator: TabularEstimator, strategies: Sequenc
     finally:
         torch.set_num_threads(threads)
     return results
+
+
+def feasible_optimum(space: Space, estimator: TabularEstimator, feasible: Callable[[Arch], bool]) -> float:
+    """The best value among the valid classes (canonical encodings) that fit the budget."""
+    values = [estimator.lookup(arch) for arch in space.all_canonical() if feasible(arch)]
+    if not values:
+        raise ArchfitError("no architecture of the table fits the budget; raise the bound")
+    return max(values)
 
 
 def bench_json(optimum: float, results: dict[str, StrategyRuns], checkpoints: Sequence[int]) -> dict:

@@ -5,6 +5,7 @@ charged once per isomorphism class); prints best value, regret and improvement o
 architecture after 10/25/50/100/200 queries; writes OUT/bench.json, OUT/details.json, OUT/report.html.
 ``archfit bench proxies --table PATH``: Kendall tau and Spearman rho of zero-cost proxies and their rank
 aggregate, with bootstrap intervals (``--naslib FILE --precomputed``: NASLib's scores, no compute).
+``archfit bench predictors`` / ``archfit bench latency``: see ``archfit.cli.bench_predictors``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from archfit.errors import ArchfitError
 from archfit.estimate.tabular import DEFAULT_COLUMN
+from archfit.io import parse_json_object
 
 DEFAULT_STRATEGIES = "random,evolution,local,bananas,optuna:tpe"
 DEFAULT_AGGREGATE = "synflow,jacov,naswot,flops"
@@ -32,6 +34,11 @@ def add_parser(sub) -> None:
     n.add_argument("--seeds", type=int, default=30, help="runs per strategy, seeds 0..N-1 (default 30)")
     n.add_argument("--out", type=Path, help="output folder (default runs/bench-nb201-<timestamp>)")
     n.add_argument("--no-progress", action="store_true")
+    n.add_argument("--strategy-args", default="{}", metavar="JSON",
+                   help='constructor arguments of every listed strategy, e.g. \'{"predictor": "rf"}\' for bananas')
+    n.add_argument("--latency-table", type=Path, help="CSV of measured latency per arch (<device>_ms columns)")
+    n.add_argument("--device", help="device column of --latency-table (e.g. raspi4)")
+    n.add_argument("--max-latency-ms", type=float, help="latency budget on --device, ms: archs over it are infeasible")
     n.set_defaults(run=run_nb201)
     x = kinds.add_parser("proxies", help="rank correlation of zero-cost proxies with the table")
     x.add_argument("--table", type=Path, required=True, help="NAS-Bench-201-style CSV (arch + metric columns)")
@@ -54,6 +61,9 @@ def add_parser(sub) -> None:
     x.add_argument("--out", type=Path, help="output folder (default runs/bench-proxies-<timestamp>)")
     x.add_argument("--json", type=Path, help="where the results JSON goes (default OUT/proxies.json)")
     x.set_defaults(run=run_proxies)
+    from archfit.cli.bench_predictors import add_parsers
+
+    add_parsers(kinds)
 
 
 def _command() -> str:
@@ -69,7 +79,13 @@ def _progress(enabled: bool):
 
 def run_nb201(args) -> int:
     from archfit.benchmark.report import tabular_tables, write_tabular_report
-    from archfit.benchmark.tabular import bench_json, checkpoints_for, random_average, run_benchmark
+    from archfit.benchmark.tabular import (
+        bench_json,
+        checkpoints_for,
+        feasible_optimum,
+        random_average,
+        run_benchmark,
+    )
     from archfit.estimate.tabular import TabularEstimator
     from archfit.io import atomic_write_json
     from archfit.space import create_space
@@ -82,16 +98,20 @@ def run_nb201(args) -> int:
     out = args.out or Path("runs") / time.strftime("bench-nb201-%Y%m%d-%H%M%S")
     space = create_space("nb201")
     estimator = TabularEstimator(space, args.table, args.column)
+    strategy_args = parse_json_object("--strategy-args", args.strategy_args)
+    feasible, budget = _latency_budget(args, space)
     start = time.perf_counter()
-    results = run_benchmark(space, estimator, strategies, args.queries, args.seeds, _progress(not args.no_progress))
+    results = run_benchmark(space, estimator, strategies, args.queries, args.seeds, _progress(not args.no_progress),
+                            feasible, {name: strategy_args for name in strategies})
     seconds = time.perf_counter() - start
     checkpoints = checkpoints_for(args.queries)
-    data = bench_json(estimator.optimum(), results, checkpoints)
+    optimum = estimator.optimum() if feasible is None else feasible_optimum(space, estimator, feasible)
+    data = bench_json(optimum, results, checkpoints)
     average = random_average(space, estimator.lookup)
     details = {"command": _command(), "table": str(args.table), "column": args.column, "queries": args.queries,
                "seeds": args.seeds, "optimum": data["optimum"], "random_average": average,
                "protocol": "one charge per isomorphism class; repeats free; best after N charged queries",
-               "wall_seconds": seconds,
+               "wall_seconds": seconds, "strategy_args": strategy_args, "budget": budget,
                "strategies": {name: {"seconds_per_seed": sum(r.seconds) / len(r.seconds), "exhausted_runs": r.exhausted,
                                      "regret": {str(q): data["optimum"] - data["strategies"][name][str(q)]["mean"]
                                                 for q in checkpoints},
@@ -112,6 +132,25 @@ def run_nb201(args) -> int:
 def _interval(record: dict, key: str) -> str:
     ci = record.get(f"{key}_ci95")
     return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+
+
+def _latency_budget(args, space):
+    """``(feasible, description)`` from --latency-table/--device/--max-latency-ms; ``(None, None)`` without them."""
+    flags = {"--latency-table": args.latency_table, "--device": args.device, "--max-latency-ms": args.max_latency_ms}
+    given = [flag for flag, value in flags.items() if value is not None]
+    if not given:
+        return None, None
+    if len(given) < len(flags):
+        raise ArchfitError(f"{', '.join(given)} also needs {', '.join(f for f in flags if f not in given)}")
+    if not args.max_latency_ms > 0:
+        raise ArchfitError(f"--max-latency-ms {args.max_latency_ms} must be > 0")
+    from archfit.predict.latency_table import DeviceLatencyTable
+
+    table = DeviceLatencyTable(args.latency_table, args.device, space)
+    bound = float(args.max_latency_ms)
+    return (lambda arch: table.latency_ms(arch) <= bound), {
+        "latency_table": str(args.latency_table), "device": args.device, "max_latency_ms": bound,
+        "optimum": "best value among the classes (canonical encodings) within the budget"}
 
 
 def run_proxies(args) -> int:

@@ -1,11 +1,12 @@
 """BANANAS (White, Neiswanger & Savani, AAAI 2021): predictor-guided search, with a local phase.
 
-After ``initial`` random archs, each round fits an ensemble of small MLPs to every (encoding, value)
-seen, scores a candidate set with an acquisition function on the ensemble's mean and spread, and
-queues the ``batch`` best unseen candidates that fit the budget. Each round's ensemble is warm-started
-from the previous round's. The encoding is the space's path encoding when it has one
-(``encode_paths``: each input→output route with its op sequence) concatenated with the generic
-one-hot of the choices.
+After ``initial`` random archs, each round fits a predictor to every (encoding, value) seen, scores a
+candidate set with an acquisition function on the predictor's mean and spread, and queues the
+``batch`` best unseen candidates that fit the budget. The predictor is any registered one
+(``predictor="mlp"`` by default: an ensemble of small MLPs, warm-started from the previous round's
+weights; ``"rf"``, ``"gp"``, ``"gbdt"``, ``"gcn"``... with ``predictor_args`` for its constructor; see
+``archfit.predict``). The encoding is the space's path encoding when it has one (``encode_paths``:
+each input→output route with its op sequence) concatenated with the generic one-hot of the choices.
 
 Candidates: when the space can list its classes (``all_canonical``) and has at most
 ``ENUMERATE_LIMIT`` of them, every unseen class is scored — the acquisition is maximised exactly,
@@ -26,17 +27,19 @@ Deterministic given the seed: every random draw comes from the strategy's seeded
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 import numpy as np
 
 from archfit.errors import ArchfitError
+from archfit.predict import create_predictor
+from archfit.predict.base import Predictor
+from archfit.predict.encoding import SpaceEncoder
 from archfit.space.base import Arch
 from archfit.strategy import register_strategy
 from archfit.strategy.base import Problem, Strategy
-from archfit.strategy.mlp_ensemble import MLPEnsemble
 from archfit.trial import Trial
 
 ACQUISITIONS = ("its", "ucb", "mean")
@@ -49,8 +52,9 @@ class BananasSettings:
     """Counts are archs: ``initial`` random ones, ``batch`` per round (``local`` of them from the
     incumbent's neighbourhood; after ``stall`` rounds without a better value the whole round); with
     mutation candidates, ``pool`` per round from the ``parents`` best, a share ``explore`` uniform.
-    The predictor: ``members`` MLPs trained ``epochs`` epochs at the first fit, ``refit_epochs`` after
-    (warm start). ``beta`` weights the spread in ``ucb``."""
+    The predictor: ``predictor`` by registered name with ``predictor_args``; for the default ``"mlp"``,
+    ``members`` MLPs trained ``epochs`` epochs at the first fit, ``refit_epochs`` after (warm start).
+    ``beta`` weights the spread in ``ucb``."""
 
     initial: int = 5
     batch: int = 3
@@ -65,6 +69,8 @@ class BananasSettings:
     explore: float = 0.3
     local: int = 2
     stall: int = 1
+    predictor: str = "mlp"
+    predictor_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.acquisition not in ACQUISITIONS:
@@ -75,6 +81,9 @@ class BananasSettings:
             raise ArchfitError("bananas: initial, batch, pool, parents, members and epochs must be >= 1")
         if self.local < 0 or self.stall < 0:
             raise ArchfitError(f"bananas: local {self.local} and stall {self.stall} must be >= 0 (0 turns them off)")
+        if not isinstance(self.predictor_args, dict):
+            raise ArchfitError(f"bananas: predictor_args {self.predictor_args!r} must be a JSON object")
+        create_predictor(self.predictor, **self.predictor_args)  # an unknown name or argument fails here
 
 
 @register_strategy("bananas")
@@ -89,8 +98,9 @@ class Bananas(Strategy):
         self.told: dict[str, tuple[Arch, float | None]] = {}
         self.asked: set[str] = set()
         self.queue: list[Arch] = []
-        self._features: dict[str, np.ndarray] = {}
-        self._model: MLPEnsemble | None = None
+        space = problem.space
+        self.encoder = SpaceEncoder(space, ("path", "onehot") if hasattr(space, "encode_paths") else ("onehot",))
+        self._model = self._make_predictor()
         self._best, self._stalled = float("-inf"), 0  # best value at the last round, rounds since it rose
         self._classes: list[Arch] | None = None  # every class, when the space is scored exhaustively
         if self.settings.candidates != "mutation":
@@ -98,7 +108,7 @@ class Bananas(Strategy):
             classes = listed() if listed is not None else None
             if classes is not None and (self.settings.candidates == "space" or len(classes) <= ENUMERATE_LIMIT):
                 self._classes = classes
-                self._class_x = np.stack([self.encode(arch) for arch in classes])
+                self.encoder.features(classes)  # encode every class once (cached)
             elif self.settings.candidates == "space":
                 raise ArchfitError(f"bananas: candidates 'space' needs a space that lists its classes; "
                                    f"{problem.space.name!r} does not (use 'mutation')")
@@ -125,15 +135,15 @@ class Bananas(Strategy):
             arch = self.sample_feasible()
         return arch
 
+    def _make_predictor(self) -> Predictor:
+        args = dict(self.settings.predictor_args)
+        if self.settings.predictor == "mlp":  # the strategy's own MLP settings, unless overridden
+            args = {"members": self.settings.members, "epochs": self.settings.epochs,
+                    "refit_epochs": self.settings.refit_epochs, **args}
+        return create_predictor(self.settings.predictor, **args)
+
     def encode(self, arch: Arch) -> np.ndarray:
-        cached = self._features.get(arch.key)
-        if cached is None:
-            space = self.problem.space
-            parts = [space.encode(arch)]
-            if hasattr(space, "encode_paths"):
-                parts.insert(0, space.encode_paths(arch))
-            cached = self._features[arch.key] = np.concatenate(parts)
-        return cached
+        return self.encoder.features([arch])[0]
 
     def _mutation_candidates(self, ranked: list[Arch]) -> list[Arch]:
         space = self.problem.space
@@ -160,28 +170,22 @@ class Bananas(Strategy):
             offer(space.sample(self.rng))
         return list(pool.values())
 
-    def _candidates(self, ranked: list[Arch]) -> tuple[list[Arch], np.ndarray]:
-        """Unseen candidates and their encodings (rows)."""
+    def _candidates(self, ranked: list[Arch]) -> list[Arch]:
+        """Unseen candidates."""
         if self._classes is not None:
-            rows = [i for i, arch in enumerate(self._classes) if arch.key not in self.asked]
-            return [self._classes[i] for i in rows], self._class_x[rows]
-        candidates = self._mutation_candidates(ranked)
-        return candidates, np.stack([self.encode(arch) for arch in candidates]) if candidates else np.empty((0,))
+            return [arch for arch in self._classes if arch.key not in self.asked]
+        return self._mutation_candidates(ranked)
 
     def _propose(self) -> list[Arch]:
         done = [(arch, value) for arch, value in self.told.values() if value is not None]
         ranked = [arch for arch, _ in sorted(done, key=lambda item: -item[1])]
-        candidates, features = self._candidates(ranked)
+        candidates = self._candidates(ranked)
         if not candidates:
             return [self._fresh_sample()]
-        x = np.stack([self.encode(arch) for arch, _ in done])
         y = np.array([value for _, value in done], dtype=np.float64)
-        model = MLPEnsemble(members=self.settings.members, epochs=self.settings.epochs)
-        # warm start: each round continues from the last round's weights (fewer epochs, same members)
-        epochs = self.settings.refit_epochs if self._model is not None else self.settings.epochs
-        self._model = model.fit(x, y, seed=int(self.rng.integers(2**31)), warm=self._model, epochs=epochs)
-        predictions = model.predict(features)
-        score = self._score(predictions)
+        model = self._model  # the default MLP ensemble continues from the last round's weights
+        model.fit([arch for arch, _ in done], y, self.encoder, seed=int(self.rng.integers(2**31)))
+        score = self._score(*model.predict(candidates))
         chosen = self._local_picks(ranked[0], model, self._local_count(float(y.max())))
         picked = {arch.key for arch in chosen}
         for i in np.argsort(-score, kind="stable"):
@@ -191,9 +195,8 @@ class Bananas(Strategy):
                 chosen.append(candidates[i])
         return chosen or [self._fresh_sample()]
 
-    def _score(self, predictions: np.ndarray) -> np.ndarray:
-        """The acquisition of each column of ``predictions`` (members x candidates)."""
-        mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
+    def _score(self, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
+        """The acquisition of each candidate from the predictor's mean and spread."""
         if self.settings.acquisition == "its":
             return mean + spread * self.rng.standard_normal(len(mean))
         if self.settings.acquisition == "ucb":
@@ -208,12 +211,12 @@ class Bananas(Strategy):
             self._stalled += 1
         return self.settings.batch if self.settings.stall and self._stalled >= self.settings.stall else min(self.settings.local, self.settings.batch)
 
-    def _local_picks(self, incumbent: Arch, model: MLPEnsemble, count: int) -> list[Arch]:
+    def _local_picks(self, incumbent: Arch, model: Predictor, count: int) -> list[Arch]:
         """Up to ``count`` unseen feasible neighbours of the incumbent, best predicted mean first (none once
         its neighbourhood is exhausted: it is then a certified local optimum and the predictor leads)."""
         options = [n for n in self.problem.space.neighbours(incumbent) if n.key not in self.asked] if count else []
         if not options:
             return []
-        mean = model.predict(np.stack([self.encode(n) for n in options])).mean(axis=0)
+        mean = model.predict(options)[0]
         order = (options[i] for i in np.argsort(-mean, kind="stable"))
         return list(islice((n for n in order if self.problem.feasible(n)), count))  # lazily: may be costly
