@@ -69,7 +69,7 @@ def standalone(space, arch, data, seed: int, epochs: int) -> tuple[float, float]
 
 
 def run_method(method: str, seed: int, space, data, table: Table, args) -> dict:
-    settings = DiffSettings(epochs=args.epochs, batch_size=64, arch_lr=args.arch_lr, seed=seed,
+    settings = DiffSettings(epochs=args.epochs, batch_size=64, arch_lr=args.arch_lr, seed=seed, eval_samples=500,
                             method_params=METHOD_PARAMS.get(method, {}))
     outcome = differentiable_search(space, data, method, settings)
     ops = outcome.extras["derived_ops"]

@@ -19,7 +19,7 @@ from torch import nn
 from archfit.registry import Registry
 
 Batch = tuple[torch.Tensor, torch.Tensor]
-METHODS = ("darts", "pcdarts", "gdas", "sharpdarts", "dartspt")
+METHODS = ("darts", "pcdarts", "gdas", "sharpdarts", "rarts", "dartspt", "ista", "topology", "robust")
 
 
 class Method:
