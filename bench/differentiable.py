@@ -8,6 +8,10 @@ collapse to skip connections and its cure), (2) train it stand-alone on Fashion-
 and report test accuracy, (3) count its skip / none edges. Random search gets, per seed, the mean search
 wall time of the methods on that seed (stand-alone short training, best by validation accuracy).
 Resumable: every (method, seed) result is cached in the JSON cache as soon as it exists.
+
+Two more parts:
+    python bench/differentiable.py --part lut          # ProxylessNAS table: predicted vs measured, 30 chains
+    python bench/differentiable.py --part darts-space  # all 725 NAS-Bench-301 genotypes parse, build, count
 """
 
 from __future__ import annotations
@@ -108,8 +112,77 @@ def summary(records: list[dict], key: str) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
+def lut_part(args) -> None:
+    """Lookup-table latency (sum of per-block entries) vs the measured latency of 30 random chain networks."""
+    from archfit.cost.latency import measure_latency
+    from archfit.differentiable.chain_supernet import ChainSupernet
+    from archfit.differentiable.latency_table import measure_table
+
+    space = create_space("chain", input_shape=[1, 16, 16], num_classes=10, widths=[1.0])
+    torch.manual_seed(0)
+    supernet = ChainSupernet(space).eval()
+    begun = time.perf_counter()
+    table = measure_table(supernet, "torch", threads=1, min_seconds=0.1)
+    table_s = time.perf_counter() - begun
+    rng, rows = np.random.default_rng(0), []
+    for _ in range(args.lut_archs):
+        arch = space.sample(rng)
+        model = space.build(arch)
+        measured = measure_latency(model, space.input_shape, threads=1, runtime="torch", min_seconds=0.2).median_ms
+        predicted = table.predict(supernet, arch)
+        rows.append({"arch": dict(arch), "predicted_ms": predicted, "measured_ms": measured,
+                     "abs_error_pct": 100 * abs(predicted - measured) / measured})
+    errors = [r["abs_error_pct"] for r in rows]
+    result = {"space": space.spec(), "runtime": "torch", "threads": 1, "batch": 1, "table_entries": len(table.entries),
+              "table_seconds": table_s, "median_abs_error_pct": float(np.median(errors)),
+              "p90_abs_error_pct": float(np.percentile(errors, 90)),
+              "mean_signed_error_pct": float(np.mean([100 * (r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"]
+                                                      for r in rows])), "rows": rows}
+    print("| archs | table entries | median abs error % | p90 abs error % | mean signed error % |")
+    print("|---|---|---|---|---|")
+    print(f"| {len(rows)} | {len(table.entries)} | {result['median_abs_error_pct']:.1f} | "
+          f"{result['p90_abs_error_pct']:.1f} | {result['mean_signed_error_pct']:+.1f} |")
+    atomic_write_json(args.out.with_name("differentiable_lut.json"), result)
+
+
+def darts_space_part(args) -> None:
+    """Every genotype of NASLib's NAS-Bench-301 file: parse, build (meta device), count FLOPs and params,
+    and compare with NASLib's own flops/params columns by rank correlation."""
+    from scipy.stats import spearmanr
+
+    from archfit.cost.flops import count_flops, count_params
+
+    records = json.loads(args.naslib.read_text())["cifar10"]
+    space = create_space("darts", input_shape=[3, 32, 32], num_classes=10, channels=32, layers=8)
+    ours_f, ours_p, theirs_f, theirs_p, begun = [], [], [], [], time.perf_counter()
+    for text, entry in records.items():
+        arch = space.validate(space.parse(text))
+        assert space.format(space.parse(text)) == text
+        with torch.device("meta"):
+            model = space.build(arch)
+        ours_f.append(count_flops(model, space.input_shape) / 1e6)
+        ours_p.append(count_params(model) / 1e6)
+        theirs_f.append(entry["flops"]["score"])
+        theirs_p.append(entry["params"]["score"])
+    result = {"genotypes": len(records), "seconds": time.perf_counter() - begun,
+              "spearman_flops": float(spearmanr(ours_f, theirs_f)[0]),
+              "spearman_params": float(spearmanr(ours_p, theirs_p)[0]),
+              "median_ratio_flops": float(np.median(np.array(ours_f) / np.array(theirs_f))),
+              "median_ratio_params": float(np.median(np.array(ours_p) / np.array(theirs_p))),
+              "ours_mflops_range": [min(ours_f), max(ours_f)], "ours_mparams_range": [min(ours_p), max(ours_p)]}
+    print("| genotypes | Spearman FLOPs | Spearman params | median ratio FLOPs (ours 2xMACs / NASLib) | "
+          "median ratio params |")
+    print("|---|---|---|---|---|")
+    print(f"| {len(records)} | {result['spearman_flops']:.4f} | {result['spearman_params']:.4f} | "
+          f"{result['median_ratio_flops']:.3f} | {result['median_ratio_params']:.3f} |")
+    atomic_write_json(args.out.with_name("differentiable_darts_space.json"), result)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["search", "lut", "darts-space"], default="search")
+    parser.add_argument("--lut-archs", type=int, default=30)
+    parser.add_argument("--naslib", type=Path, default=ROOT.parent / "shared" / "naslib" / "zc_nasbench301_cifar10.json")
     parser.add_argument("--methods", default="dartspt,pcdarts,gdas,sharpdarts,darts")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--train-subset", type=int, default=3000)
@@ -123,12 +196,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "differentiable.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.part != "search":
+        (lut_part if args.part == "lut" else darts_space_part)(args)
+        return
     data = load_data("fashion-mnist", image_size=16, train_subset=args.train_subset)
     space = create_space("nb201", input_shape=list(data.input_shape), num_classes=data.num_classes, channels=8,
                          cells=1)
     table = Table(args.table, space)
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
-    config = {k: v for k, v in vars(args).items() if k not in ("methods", "seeds", "cache", "out", "no_random")}
+    config = {k: v for k, v in vars(args).items()
+              if k not in ("methods", "seeds", "cache", "out", "no_random", "part", "lut_archs", "naslib")}
     config = json.loads(json.dumps(config, default=str))
     if cache.get("config", config) != config:
         raise SystemExit(f"{args.cache} was made with {cache['config']}; use another --cache for {config}")

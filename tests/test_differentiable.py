@@ -36,7 +36,8 @@ def space():
     return create_space("nb201", input_shape=[1, 8, 8], num_classes=3, channels=4, cells=1)
 
 
-@pytest.mark.parametrize("method", ["darts", "pcdarts", "gdas", "sharpdarts", "dartspt"])
+@pytest.mark.parametrize("method", ["darts", "pcdarts", "gdas", "sharpdarts", "dartspt", "rarts", "ista", "topology",
+                                    "robust"])
 def test_every_method_moves_alpha_and_derives_a_valid_rebuildable_arch(method, space, data):
     assert method in list_methods()
     params = {"k": 2} if method == "pcdarts" else {"tune_steps": 1} if method == "dartspt" else {}
@@ -118,3 +119,37 @@ def test_bad_settings_and_names_are_one_line_errors(space, data):
         differentiable_search(space, data, "nope", DiffSettings(**TINY))
     with pytest.raises(ArchfitError, match="bad parameters"):
         differentiable_search(space, data, "gdas", DiffSettings(**TINY, method_params={"k": 2}))
+
+
+def _chain_case(budget_extra: float):
+    from archfit.differentiable.chain_supernet import ZERO, ChainSupernet
+
+    space = create_space("chain", input_shape=[1, 8, 8], num_classes=3, stage_channels=[4, 8], max_depth=2,
+                         kernels=[3, 5], expansions=[1, 2], widths=[1.0], stem_channels=4, head_channels=8)
+    supernet = ChainSupernet(space)
+    entries = {f"{name}/{op}": 0.1 * int(op[1]) * int(op[3])  # k3e1 = 0.3 ms ... k5e2 = 1.0 ms
+               for name, ops in zip(supernet.edge_names, supernet.names) for op in ops if op != ZERO}
+    floor = 0.2 + 0.3 * 2  # fixed parts + the cheapest first block of each stage
+    return space, supernet, {"fixed_ms": 0.2, "entries": entries}, floor + budget_extra
+
+
+def test_proxyless_respects_a_lookup_table_budget():
+    from archfit.differentiable.latency_table import LatencyTable
+
+    space, supernet, table, budget = _chain_case(0.35)
+    settings = DiffSettings(**TINY, method_params={"latency_ms": budget, "table": table, "measure": False})
+    outcome = differentiable_search(space, tiny_data(), "proxyless", settings)
+    lut = LatencyTable("torch", 1, table["fixed_ms"], table["entries"])
+    assert lut.predict(supernet, outcome.arch) <= budget + 1e-9
+    assert outcome.extras["latency"]["predicted_ms"] <= budget + 1e-9
+    assert supernet.from_arch(outcome.arch) == outcome.extras["derived_ops"] or \
+        supernet.to_arch(supernet.from_arch(outcome.arch)) == outcome.arch
+    assert space.build(outcome.arch)(torch.randn(2, 1, 8, 8)).shape == (2, 3)
+
+
+def test_proxyless_refuses_an_unreachable_budget():
+    space, _, table, budget = _chain_case(-0.1)
+    settings = DiffSettings(**{**TINY, "epochs": 1}, method_params={"latency_ms": budget, "table": table,
+                                                                    "measure": False})
+    with pytest.raises(ArchfitError, match="no network of this supernet fits"):
+        differentiable_search(space, tiny_data(), "proxyless", settings)

@@ -11,7 +11,7 @@ import torch
 
 from archfit.data.base import DataModule
 from archfit.differentiable.loop import BilevelLoop, DiffSettings
-from archfit.differentiable.method import create_method
+from archfit.differentiable.method import Method, create_method
 from archfit.errors import ArchfitError
 from archfit.io import atomic_write_bytes, atomic_write_json
 from archfit.space.base import Arch, Space
@@ -27,14 +27,21 @@ class DiffOutcome:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def build_supernet(space: Space, partial: int = 1) -> torch.nn.Module:
+def build_supernet(space: Space, method: Method) -> torch.nn.Module:
+    """The supernet of ``space``: mixed NB201 cells, or (for ``proxyless``) mixed ``chain`` blocks."""
+    from archfit.space.chain import ChainSpace
     from archfit.space.nb201 import Nb201Space
 
-    if isinstance(space, Nb201Space):
+    if isinstance(space, Nb201Space) and method.name != "proxyless":
         from archfit.differentiable.supernet import Nb201Supernet
 
-        return Nb201Supernet(space, partial)
-    raise ArchfitError(f"differentiable search supports space 'nb201' (proxyless: 'chain'); got {space.name!r}")
+        return Nb201Supernet(space, method.partial)
+    if isinstance(space, ChainSpace) and method.name == "proxyless":
+        from archfit.differentiable.chain_supernet import ChainSupernet
+
+        return ChainSupernet(space, method.width)
+    raise ArchfitError(f"differentiable method {method.name!r} does not search space {space.name!r}; expected "
+                       "'nb201' (every method but proxyless) or 'chain' (proxyless)")
 
 
 def differentiable_search(space: Space, data: DataModule, method: str, settings: DiffSettings | None = None,
@@ -48,13 +55,13 @@ def differentiable_search(space: Space, data: DataModule, method: str, settings:
                            f"shape {space.input_shape}")
     searcher = create_method(method, **settings.method_params)
     torch.manual_seed(settings.seed)
-    supernet = build_supernet(space, searcher.partial)
+    supernet = build_supernet(space, searcher)
     loop = BilevelLoop(supernet, searcher, data, settings, Path(out) if out is not None else None, progress)
     ops = loop.run(resume)
-    raw = Arch(dict(zip(supernet.edge_names, ops)))
-    arch = space.validate(raw)
+    to_arch = getattr(supernet, "to_arch", None)
+    arch = to_arch(ops) if to_arch else space.validate(Arch(dict(zip(supernet.edge_names, ops))))
     extras = {"method": method, "edges": list(supernet.edge_names), "ops": list(supernet.ops),
-              "derived_ops": ops, "repaired_edges": loop.repaired, "epoch_losses": loop.losses,
+              "derived_ops": ops, "repaired_edges": getattr(loop, "repaired", 0), "epoch_losses": loop.losses,
               "supernet_valid_acc": loop.supernet_accuracy(), "settings": settings.__dict__,
               **searcher.extras()}
     if hasattr(space, "format"):
@@ -73,4 +80,5 @@ def write_outputs(out: Path, outcome: DiffOutcome, supernet: torch.nn.Module) ->
     if outcome.alpha_history:
         atomic_write_bytes(out / "alpha.png", plots.alpha_plot(outcome.alpha_history, list(supernet.edge_names),
                                                                list(supernet.ops)))
-    atomic_write_bytes(out / "cell.png", plots.cell_plot(supernet.edges, outcome.extras["derived_ops"]))
+    if hasattr(supernet, "edges"):  # a cell space: draw the derived cell
+        atomic_write_bytes(out / "cell.png", plots.cell_plot(supernet.edges, outcome.extras["derived_ops"]))

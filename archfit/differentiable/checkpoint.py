@@ -32,8 +32,8 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, prefix: str, tensors: di
                       meta: dict) -> None:
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
-        head, index, key = name.split(".", 2)
-        if head == prefix:
+        if name.startswith(prefix + "."):
+            _, index, key = name.split(".", 2)
             state.setdefault(int(index), {})[key] = value
     for name, value in meta["scalars"].items():
         index, key = name.split(".", 1)

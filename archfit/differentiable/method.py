@@ -19,7 +19,8 @@ from torch import nn
 from archfit.registry import Registry
 
 Batch = tuple[torch.Tensor, torch.Tensor]
-METHODS = ("darts", "pcdarts", "gdas", "sharpdarts", "rarts", "dartspt", "ista", "topology", "robust")
+METHODS = ("darts", "pcdarts", "gdas", "sharpdarts", "rarts", "dartspt", "ista", "topology", "robust",
+           "proxyless")
 
 
 class Method:
@@ -113,7 +114,7 @@ def register_method(name: str) -> Callable[[M], M]:
 
 
 def create_method(name: str, **params: Any) -> Method:
-    """A method by name: darts | pcdarts | gdas | sharpdarts | rarts | dartspt | ista | topology | robust."""
+    """A method by name: one of ``METHODS`` (or a registered plug-in)."""
     return _METHODS.create(name, **params)
 
 
