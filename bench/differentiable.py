@@ -191,6 +191,7 @@ def main() -> None:
     parser.add_argument("--final-epochs", type=int, default=4, help="stand-alone Fashion-MNIST training epochs")
     parser.add_argument("--random-epochs", type=int, default=1, help="epochs per random-search candidate")
     parser.add_argument("--no-random", action="store_true")
+    parser.add_argument("--summary-only", action="store_true", help="tabulate the cache; run nothing missing")
     parser.add_argument("--table", type=Path, default=TABLE)
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "results" / "differentiable_cache.json")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "differentiable.json")
@@ -205,7 +206,8 @@ def main() -> None:
     table = Table(args.table, space)
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     config = {k: v for k, v in vars(args).items()
-              if k not in ("methods", "seeds", "cache", "out", "no_random", "part", "lut_archs", "naslib")}
+              if k not in ("methods", "seeds", "cache", "out", "no_random", "part", "lut_archs", "naslib",
+                           "summary_only")}
     config = json.loads(json.dumps(config, default=str))
     if cache.get("config", config) != config:
         raise SystemExit(f"{args.cache} was made with {cache['config']}; use another --cache for {config}")
@@ -214,13 +216,13 @@ def main() -> None:
     for seed in seeds:  # interleaved: every method of a seed before the next seed (times compare)
         for method in methods:
             key = f"{method}/{seed}"
-            if key not in cache:
+            if key not in cache and not args.summary_only:
                 print(f"[{time.strftime('%H:%M:%S')}] {key} ...", flush=True)
                 cache[key] = run_method(method, seed, space, data, table, args)
                 atomic_write_json(args.cache, cache)
                 print(f"    {cache[key]['arch']} c10={cache[key]['nb201_c10_acc']:.2f} "
                       f"top={cache[key]['top_percent']:.1f}% wall={cache[key]['wall_s']:.0f}s", flush=True)
-        if not args.no_random and f"random/{seed}" not in cache:
+        if not args.no_random and f"random/{seed}" not in cache and not args.summary_only:
             walls = [cache[f"{m}/{seed}"]["wall_s"] for m in methods if f"{m}/{seed}" in cache]
             cache[f"random/{seed}"] = run_random(seed, statistics.mean(walls), space, data, table, args)
             atomic_write_json(args.cache, cache)

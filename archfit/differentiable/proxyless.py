@@ -42,6 +42,11 @@ class Proxyless(Method):
         else:
             self.table = measure_table(self.supernet, self.runtime, self.threads)
         self.block_ms = self.table.block_ms(self.supernet)
+        fastest = self.table.fixed_ms + float(self.block_ms.masked_fill(~self.supernet.allowed, float("inf"))
+                                              .min(dim=-1).values.sum())
+        if fastest > self.latency_ms:  # refuse before training, not after
+            raise ArchfitError(f"proxyless: no network of this supernet fits {self.latency_ms} ms ({self.runtime}); "
+                               f"the lookup table's fastest is {fastest:.3f} ms")
         self.report: dict[str, Any] = {"budget_ms": self.latency_ms, "runtime": self.runtime}
 
     def expected_ms(self) -> torch.Tensor:
