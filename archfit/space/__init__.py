@@ -9,7 +9,7 @@ from archfit.errors import ArchfitError
 from archfit.registry import Registry
 from archfit.space.base import Arch, Space
 
-_SPACES: Registry[type[Space]] = Registry("space", ("archfit.space.chain", "archfit.space.nb201"))
+_SPACES: Registry[type[Space]] = Registry("space", ("archfit.space.chain", "archfit.space.nb201", "archfit.space.darts"))
 S = TypeVar("S", bound=type[Space])
 
 

@@ -21,9 +21,8 @@ from torch import nn
 from archfit.errors import ArchfitError
 from archfit.space import register_space
 from archfit.space.base import Arch, Space, Value
-from archfit.space.nb201_net import EDGES, Nb201Network
+from archfit.space.nb201_net import EDGES, OPS, Nb201Network
 
-OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 _BY_COST: tuple[str, ...] = ("none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3")  # cheapest first
 EDGE_NAMES: tuple[str, ...] = tuple(f"n{to}.in{src}" for to, src in EDGES)
 # Input→output routes through the cell, as edge indices into EDGES (for the path encoding).

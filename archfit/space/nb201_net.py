@@ -9,70 +9,41 @@ Inputs of shape (C, H, W) build 2-D layers, (C, L) builds 1-D ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from archfit.errors import ArchfitError
+from archfit.space import ops as op_registry
+from archfit.space.dag import DagCell
+from archfit.space.ops import ReLUConvBN, Zero, layers
 
 EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to, from)
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+__all__ = ["EDGES", "OPS", "Cell", "Nb201Network", "ReLUConvBN", "ResidualReduction", "Zero", "make_op"]
 
 
 def _layers(ndim: int) -> tuple[type, type, type, type]:
     """(Conv, BatchNorm, AvgPool, AdaptiveAvgPool) classes for 1-D or 2-D inputs."""
-    if ndim == 1:
-        return nn.Conv1d, nn.BatchNorm1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d
-    if ndim == 2:
-        return nn.Conv2d, nn.BatchNorm2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d
-    raise ArchfitError(f"nb201: input with {ndim} spatial dims is not supported; expected (C, L) or (C, H, W)")
-
-
-class ReLUConvBN(nn.Sequential):
-    def __init__(self, ndim: int, cin: int, cout: int, kernel: int, stride: int = 1) -> None:
-        conv, norm, _, _ = _layers(ndim)
-        super().__init__(nn.ReLU(inplace=False), conv(cin, cout, kernel, stride, kernel // 2, bias=False), norm(cout))
-
-
-class Zero(nn.Module):
-    """The ``none`` operation: contributes nothing (kept as a module so the cell's structure is explicit)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mul(0.0)
+    if ndim not in (1, 2):
+        raise ArchfitError(f"nb201: input with {ndim} spatial dims is not supported; expected (C, L) or (C, H, W)")
+    conv, norm, avg, _, adaptive = layers(ndim)
+    return conv, norm, avg, adaptive
 
 
 def make_op(name: str, ndim: int, channels: int) -> nn.Module:
-    _, _, pool, _ = _layers(ndim)
-    if name == "none":
-        return Zero()
-    if name == "skip_connect":
-        return nn.Identity()
-    if name == "nor_conv_1x1":
-        return ReLUConvBN(ndim, channels, channels, 1)
-    if name == "nor_conv_3x3":
-        return ReLUConvBN(ndim, channels, channels, 3)
-    if name == "avg_pool_3x3":
-        return pool(3, stride=1, padding=1, count_include_pad=False)
-    raise ArchfitError(f"nb201: unknown operation {name!r}")
+    """A NAS-Bench-201 edge operation (from the shared registry in ``space/ops.py``)."""
+    if name not in OPS:
+        raise ArchfitError(f"nb201: unknown operation {name!r}")
+    return op_registry.make_op(name, ndim, channels)
 
 
-class Cell(nn.Module):
+class Cell(DagCell):
     """Node j = sum over i < j of op(j, i)(node i); returns node 3. ``ops`` follow ``EDGES`` order."""
 
     def __init__(self, ops: Sequence[str], ndim: int, channels: int) -> None:
-        super().__init__()
-        self.edges = nn.ModuleList(make_op(op, ndim, channels) for op in ops)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for j in (1, 2, 3):
-            total = None
-            for k, (to, src) in enumerate(EDGES):
-                if to == j:
-                    out = self.edges[k](nodes[src])
-                    total = out if total is None else total + out
-            nodes.append(total)
-        return nodes[3]
+        super().__init__(EDGES, [make_op(op, ndim, channels) for op in ops])
 
 
 class ResidualReduction(nn.Module):
@@ -95,9 +66,12 @@ class Nb201Network(nn.Module):
     """The macro skeleton around one cell repeated ``cells`` times per stage (3 stages)."""
 
     def __init__(self, ops: Sequence[str], input_shape: Sequence[int], num_classes: int, channels: int = 16,
-                 cells: int = 5) -> None:
+                 cells: int = 5, cell: Callable[[int, int], nn.Module] | None = None) -> None:
+        """``cell(ndim, width)`` builds each cell (default: the fixed cell of ``ops``; a supernet passes its
+        mixed cell here and reuses the skeleton)."""
         super().__init__()
         ndim = len(input_shape) - 1
+        make_cell = cell or (lambda nd, width: Cell(ops, nd, width))
         conv, norm, _, adaptive = _layers(ndim)
         self.stem = nn.Sequential(conv(input_shape[0], channels, 3, padding=1, bias=False), norm(channels))
         layers: list[nn.Module] = []
@@ -108,7 +82,7 @@ class Nb201Network(nn.Module):
                 size = (size + stride - 1) // stride
                 layers.append(ResidualReduction(ndim, width, width * 2, stride))
                 width *= 2
-            layers += [Cell(ops, ndim, width) for _ in range(cells)]
+            layers += [make_cell(ndim, width) for _ in range(cells)]
         self.cells = nn.Sequential(*layers)
         self.head = nn.Sequential(norm(width), nn.ReLU(inplace=False), adaptive(1), nn.Flatten())
         self.classifier = nn.Linear(width, num_classes)

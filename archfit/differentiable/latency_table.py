@@ -1,0 +1,59 @@
+"""A per-operation latency lookup table for the ``chain`` space, measured on this machine.
+
+Each entry is the median latency (ms, batch 1, one runtime, e.g. ``"torch"`` = eager PyTorch) of one
+candidate block at its position (input channels, output channels, stride, input size), plus one entry for
+the fixed parts (stem and head). A network's predicted latency is the sum of its entries; the sum ignores
+what happens between layers (memory traffic, dispatch), which is why the derived network is measured for
+real at the end. ``bench/differentiable.py --part lut`` compares predicted and measured on random archs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from archfit.cost.latency import measure_latency
+from archfit.differentiable.chain_supernet import ZERO, ChainSupernet
+from archfit.space.base import Arch
+
+
+@dataclass
+class LatencyTable:
+    runtime: str
+    threads: int
+    fixed_ms: float = 0.0
+    entries: dict[str, float] = field(default_factory=dict)  # "s0.b1/k3e4" → ms
+
+    def block_ms(self, supernet: ChainSupernet) -> torch.Tensor:
+        """(blocks, ops) latency in ms (0 for ``zero`` and for masked cells)."""
+        table = torch.zeros(len(supernet.positions), len(supernet.ops))
+        for k, name in enumerate(supernet.edge_names):
+            for i, op in enumerate(supernet.ops):
+                table[k, i] = self.entries.get(f"{name}/{op}", 0.0)
+        return table
+
+    def predict(self, supernet: ChainSupernet, arch: Arch) -> float:
+        ops = supernet.from_arch(arch)
+        return self.fixed_ms + sum(self.entries.get(f"{n}/{op}", 0.0) for n, op in zip(supernet.edge_names, ops))
+
+
+def measure_table(supernet: ChainSupernet, runtime: str = "torch", threads: int = 1,
+                  min_seconds: float = 0.05) -> LatencyTable:
+    """Time every candidate block of ``supernet`` at its position, and the stem + head."""
+    space = supernet.space
+    table = LatencyTable(runtime, threads)
+
+    def timed(module: nn.Module, shape: tuple[int, ...]) -> float:
+        return measure_latency(module, shape, threads=threads, runtime=runtime, min_seconds=min_seconds).median_ms
+
+    spatial = len(space.input_shape) - 1
+    last = supernet.positions[-1]
+    last_size = (last.size + last.stride - 1) // last.stride
+    table.fixed_ms = timed(supernet.stem, space.input_shape) + timed(supernet.head, (last.cout,) + (last_size,) * spatial)
+    for block, position, name in zip(supernet.blocks, supernet.positions, supernet.edge_names):
+        for op, candidate in zip(block.names, block.candidates):
+            if op != ZERO:
+                table.entries[f"{name}/{op}"] = timed(candidate, (position.cin,) + (position.size,) * spatial)
+    return table

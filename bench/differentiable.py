@@ -1,0 +1,261 @@
+"""Differentiable methods on the NAS-Bench-201 space, searched on Fashion-MNIST at a small CPU size.
+
+    nice -n 10 python bench/differentiable.py --methods dartspt,pcdarts,gdas,sharpdarts,darts --seeds 0,1,2
+
+Per (method, seed): search (C=8, one cell per stage, 16x16 inputs, a few thousand images), derive a cell,
+then (1) look its CIFAR-10 test accuracy up in the NAS-Bench-201 table (a transfer check: it shows the
+collapse to skip connections and its cure), (2) train it stand-alone on Fashion-MNIST for a few epochs
+and report test accuracy, (3) count its skip / none edges. Random search gets, per seed, the mean search
+wall time of the methods on that seed (stand-alone short training, best by validation accuracy).
+Resumable: every (method, seed) result is cached in the JSON cache as soon as it exists.
+
+Two more parts:
+    python bench/differentiable.py --part lut          # ProxylessNAS table: predicted vs measured, 30 chains
+    python bench/differentiable.py --part darts-space  # all 725 NAS-Bench-301 genotypes parse, build, count
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from archfit.data import load_data
+from archfit.differentiable import DiffSettings, differentiable_search
+from archfit.io import atomic_write_json
+from archfit.space import create_space
+from archfit.space.nb201 import EDGE_NAMES
+from archfit.train.trainer import TrainConfig, accuracy, train
+
+TABLE = ROOT.parent / "shared" / "nasbench201" / "nb201_cifar10.csv"
+# Per-method settings at this scale; arch_lr is 10x DARTS' 3e-4 because the search has ~100x fewer steps.
+METHOD_PARAMS = {"pcdarts": {"k": 4}, "dartspt": {"tune_steps": 10}}
+
+
+class Table:
+    """CIFAR-10 test accuracy per isomorphism class of the NAS-Bench-201 table, and each row's value."""
+
+    def __init__(self, path: Path, space) -> None:
+        self.by_class: dict[str, float] = {}
+        self.rows: list[float] = []
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                value = float(row["cifar10_test_acc"])
+                self.rows.append(value)
+                self.by_class.setdefault(row["isomorphism_class"], value)
+        self.space = space
+        self.sorted_rows = np.sort(np.array(self.rows))
+
+    def lookup(self, arch) -> float:
+        return self.by_class[self.space.isomorphism_class(arch)]
+
+    def top_percent(self, value: float) -> float:
+        """Share of table rows (encodings) with a higher accuracy, in %: 5 means 'in the top 5 %'."""
+        return 100.0 * float((self.sorted_rows > value).sum()) / len(self.sorted_rows)
+
+
+def standalone(space, arch, data, seed: int, epochs: int) -> tuple[float, float]:
+    """(valid accuracy, test accuracy) of ``arch`` trained from scratch for ``epochs`` on the train split."""
+    torch.manual_seed(seed)
+    model = space.build(arch)
+    train(model, data.train, TrainConfig(epochs=epochs, batch_size=64, lr=0.05, seed=seed))
+    return accuracy(model, data.valid), accuracy(model, data.test)
+
+
+def run_method(method: str, seed: int, space, data, table: Table, args) -> dict:
+    settings = DiffSettings(epochs=args.epochs, batch_size=64, arch_lr=args.arch_lr, seed=seed, eval_samples=500,
+                            method_params=METHOD_PARAMS.get(method, {}))
+    outcome = differentiable_search(space, data, method, settings)
+    ops = outcome.extras["derived_ops"]
+    _, test = standalone(space, outcome.arch, data, seed, args.final_epochs)
+    c10 = table.lookup(outcome.arch)
+    return {"arch": space.format(outcome.arch), "derived_ops": dict(zip(EDGE_NAMES, ops)), "nb201_c10_acc": c10,
+            "top_percent": table.top_percent(c10), "fmnist_test_acc": test,
+            "skip_edges": ops.count("skip_connect"), "none_edges": ops.count("none"), "wall_s": outcome.wall_s,
+            "repaired_edges": outcome.extras["repaired_edges"],
+            "supernet_valid_acc": outcome.extras["supernet_valid_acc"], "final_alpha": outcome.alpha_history[-1]}
+
+
+def run_random(seed: int, budget_s: float, space, data, table: Table, args) -> dict:
+    """Random search under a wall-time budget: short stand-alone training, best by validation accuracy."""
+    rng, begun, best, tried = np.random.default_rng(seed), time.perf_counter(), None, 0
+    while tried == 0 or time.perf_counter() - begun < budget_s:
+        arch = space.sample(rng)
+        valid, _ = standalone(space, arch, data, seed, args.random_epochs)
+        tried += 1
+        if best is None or valid > best[0]:
+            best = (valid, arch)
+    wall = time.perf_counter() - begun
+    arch = best[1]
+    ops = [str(arch[name]) for name in EDGE_NAMES]
+    _, test = standalone(space, arch, data, seed, args.final_epochs)
+    c10 = table.lookup(arch)
+    return {"arch": space.format(arch), "nb201_c10_acc": c10, "top_percent": table.top_percent(c10),
+            "fmnist_test_acc": test, "skip_edges": ops.count("skip_connect"), "none_edges": ops.count("none"),
+            "wall_s": wall, "budget_s": budget_s, "archs_tried": tried}
+
+
+def summary(records: list[dict], key: str) -> str:
+    values = [r[key] for r in records]
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def lut_part(args) -> None:
+    """Lookup-table latency (sum of per-block entries) vs the measured latency of 30 random chain networks."""
+    from archfit.cost.latency import measure_latency
+    from archfit.differentiable.chain_supernet import ChainSupernet
+    from archfit.differentiable.latency_table import measure_table
+
+    space = create_space("chain", input_shape=[1, 16, 16], num_classes=10, widths=[1.0])
+    torch.manual_seed(0)
+    supernet = ChainSupernet(space).eval()
+    begun = time.perf_counter()
+    table = measure_table(supernet, "torch", threads=1, min_seconds=0.1)
+    table_s = time.perf_counter() - begun
+    rng, rows = np.random.default_rng(0), []
+    for _ in range(args.lut_archs):
+        arch = space.sample(rng)
+        model = space.build(arch)
+        measured = measure_latency(model, space.input_shape, threads=1, runtime="torch", min_seconds=0.2).median_ms
+        predicted = table.predict(supernet, arch)
+        rows.append({"arch": dict(arch), "predicted_ms": predicted, "measured_ms": measured,
+                     "abs_error_pct": 100 * abs(predicted - measured) / measured})
+    errors = [r["abs_error_pct"] for r in rows]
+    result = {"space": space.spec(), "runtime": "torch", "threads": 1, "batch": 1, "table_entries": len(table.entries),
+              "table_seconds": table_s, "median_abs_error_pct": float(np.median(errors)),
+              "p90_abs_error_pct": float(np.percentile(errors, 90)),
+              "mean_signed_error_pct": float(np.mean([100 * (r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"]
+                                                      for r in rows])), "rows": rows}
+    print("| archs | table entries | median abs error % | p90 abs error % | mean signed error % |")
+    print("|---|---|---|---|---|")
+    print(f"| {len(rows)} | {len(table.entries)} | {result['median_abs_error_pct']:.1f} | "
+          f"{result['p90_abs_error_pct']:.1f} | {result['mean_signed_error_pct']:+.1f} |")
+    atomic_write_json(args.out.with_name("differentiable_lut.json"), result)
+
+
+def darts_space_part(args) -> None:
+    """Every genotype of NASLib's NAS-Bench-301 file: parse, build (meta device), count FLOPs and params,
+    and compare with NASLib's own flops/params columns by rank correlation."""
+    from scipy.stats import spearmanr
+
+    from archfit.cost.flops import count_flops, count_params
+
+    records = json.loads(args.naslib.read_text())["cifar10"]
+    space = create_space("darts", input_shape=[3, 32, 32], num_classes=10, channels=32, layers=8)
+    ours_f, ours_p, theirs_f, theirs_p, begun = [], [], [], [], time.perf_counter()
+    for text, entry in records.items():
+        arch = space.validate(space.parse(text))
+        assert space.format(space.parse(text)) == text
+        with torch.device("meta"):
+            model = space.build(arch)
+        ours_f.append(count_flops(model, space.input_shape) / 1e6)
+        ours_p.append(count_params(model) / 1e6)
+        theirs_f.append(entry["flops"]["score"])
+        theirs_p.append(entry["params"]["score"])
+    result = {"genotypes": len(records), "seconds": time.perf_counter() - begun,
+              "spearman_flops": float(spearmanr(ours_f, theirs_f)[0]),
+              "spearman_params": float(spearmanr(ours_p, theirs_p)[0]),
+              "median_ratio_flops": float(np.median(np.array(ours_f) / np.array(theirs_f))),
+              "median_ratio_params": float(np.median(np.array(ours_p) / np.array(theirs_p))),
+              "ours_mflops_range": [min(ours_f), max(ours_f)], "ours_mparams_range": [min(ours_p), max(ours_p)]}
+    print("| genotypes | Spearman FLOPs | Spearman params | median ratio FLOPs (ours 2xMACs / NASLib) | "
+          "median ratio params |")
+    print("|---|---|---|---|---|")
+    print(f"| {len(records)} | {result['spearman_flops']:.4f} | {result['spearman_params']:.4f} | "
+          f"{result['median_ratio_flops']:.3f} | {result['median_ratio_params']:.3f} |")
+    atomic_write_json(args.out.with_name("differentiable_darts_space.json"), result)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["search", "lut", "darts-space"], default="search")
+    parser.add_argument("--lut-archs", type=int, default=30)
+    parser.add_argument("--naslib", type=Path, default=ROOT.parent / "shared" / "naslib" / "zc_nasbench301_cifar10.json")
+    parser.add_argument("--methods", default="dartspt,pcdarts,gdas,sharpdarts,darts")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--train-subset", type=int, default=3000)
+    parser.add_argument("--epochs", type=int, default=6, help="search epochs")
+    parser.add_argument("--arch-lr", type=float, default=3e-3)
+    parser.add_argument("--final-epochs", type=int, default=4, help="stand-alone Fashion-MNIST training epochs")
+    parser.add_argument("--random-epochs", type=int, default=1, help="epochs per random-search candidate")
+    parser.add_argument("--no-random", action="store_true")
+    parser.add_argument("--summary-only", action="store_true", help="tabulate the cache; run nothing missing")
+    parser.add_argument("--table", type=Path, default=TABLE)
+    parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "results" / "differentiable_cache.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "differentiable.json")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.part != "search":
+        (lut_part if args.part == "lut" else darts_space_part)(args)
+        return
+    data = load_data("fashion-mnist", image_size=16, train_subset=args.train_subset)
+    space = create_space("nb201", input_shape=list(data.input_shape), num_classes=data.num_classes, channels=8,
+                         cells=1)
+    table = Table(args.table, space)
+    cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+    config = {k: v for k, v in vars(args).items()
+              if k not in ("methods", "seeds", "cache", "out", "no_random", "part", "lut_archs", "naslib",
+                           "summary_only")}
+    config = json.loads(json.dumps(config, default=str))
+    if cache.get("config", config) != config:
+        raise SystemExit(f"{args.cache} was made with {cache['config']}; use another --cache for {config}")
+    cache["config"] = config
+    methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
+    for seed in seeds:  # interleaved: every method of a seed before the next seed (times compare)
+        for method in methods:
+            key = f"{method}/{seed}"
+            if key not in cache and not args.summary_only:
+                print(f"[{time.strftime('%H:%M:%S')}] {key} ...", flush=True)
+                cache[key] = run_method(method, seed, space, data, table, args)
+                atomic_write_json(args.cache, cache)
+                print(f"    {cache[key]['arch']} c10={cache[key]['nb201_c10_acc']:.2f} "
+                      f"top={cache[key]['top_percent']:.1f}% wall={cache[key]['wall_s']:.0f}s", flush=True)
+        if not args.no_random and f"random/{seed}" not in cache and not args.summary_only:
+            walls = [cache[f"{m}/{seed}"]["wall_s"] for m in methods if f"{m}/{seed}" in cache]
+            cache[f"random/{seed}"] = run_random(seed, statistics.mean(walls), space, data, table, args)
+            atomic_write_json(args.cache, cache)
+    valid_rows = [v for v in table.rows]
+    result = {"config": config, "table": {"path": str(args.table), "optimum": max(valid_rows),
+                                          "top5_threshold": float(np.percentile(valid_rows, 95)),
+                                          "mean": float(np.mean(valid_rows))},
+              "methods": {}, "random_baseline": None}
+    print("\n| method | seeds | NB201 CIFAR-10 acc % (mean ± sd) | per seed | top-% of table | FMNIST test acc "
+          "| skip / none edges | search s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for method in [*methods, *([] if args.no_random else ["random"])]:
+        records = [cache[f"{method}/{s}"] for s in seeds if f"{method}/{s}" in cache]
+        if not records:
+            continue
+        entry = {key: [r[key] for r in records] for key in ("nb201_c10_acc", "top_percent", "fmnist_test_acc",
+                                                            "skip_edges", "none_edges", "wall_s", "arch")}
+        entry["seeds"] = [s for s in seeds if f"{method}/{s}" in cache]
+        if method == "random":
+            entry["archs_tried"] = [r["archs_tried"] for r in records]
+            result["random_baseline"] = entry
+        else:
+            result["methods"][method] = entry
+        print(f"| {method} | {len(records)} | {summary(records, 'nb201_c10_acc')} | "
+              f"{', '.join(f'{v:.2f}' for v in entry['nb201_c10_acc'])} | "
+              f"{', '.join(f'{v:.1f}' for v in entry['top_percent'])} | "
+              f"{summary([{'a': 100 * r['fmnist_test_acc']} for r in records], 'a')} | "
+              f"{', '.join(f'{s}/{n}' for s, n in zip(entry['skip_edges'], entry['none_edges']))} | "
+              f"{summary(records, 'wall_s')} |")
+    print(f"\ntable: optimum {result['table']['optimum']:.2f} %, top-5 % threshold "
+          f"{result['table']['top5_threshold']:.2f} %, mean {result['table']['mean']:.2f} %")
+    atomic_write_json(args.out, result)
+
+
+if __name__ == "__main__":
+    main()
