@@ -5,6 +5,7 @@ Three jobs share one core: ``search`` a space, ``slim`` any model, ``bench`` met
     import archfit
     result = archfit.search(space="chain", data="digits", budget={"flops": "1M"}, trials=6, epochs=2)
     slim = archfit.slim(my_model, data="digits", budget={"flops": "50%"})
+    deployed = archfit.compress(my_model, data, steps=("slim", "distill", "quantize", "export"), ...)
 """
 
 from typing import Any
@@ -22,8 +23,12 @@ def __getattr__(name: str) -> Any:  # the API imports the whole job: loaded on f
         from archfit import api
 
         return getattr(api, name)
+    if name == "compress":  # slim -> distil -> int8 -> export (archfit.quantize.pipeline)
+        from archfit.quantize import compress
+
+        return compress
     raise AttributeError(f"module 'archfit' has no attribute {name!r}")
 
 
 __all__ = ["Arch", "ArchfitError", "SearchResult", "SlimResult", "Space", "create_space", "list_spaces",
-           "register_space", "search", "slim"]
+           "compress", "register_space", "search", "slim"]

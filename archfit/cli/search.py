@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -23,6 +25,9 @@ def add_parser(sub) -> None:
     p.add_argument("--strategy", default=d.strategy, help="random | evolution | local | bananas | optuna:<sampler>")
     p.add_argument("--trials", type=int, default=d.trials, help="distinct architectures to evaluate")
     p.add_argument("--estimator", default=d.estimator, help="how candidates are scored: train | tabular | supernet")
+    p.add_argument("--method", dest="estimator", default=argparse.SUPPRESS,
+                   help="same as --estimator; differentiable search: darts | pcdarts | gdas | sharpdarts | rarts | "
+                        "dartspt | ista | topology | robust (space nb201) | proxyless (space chain, --max-latency-ms)")
     p.add_argument("--table", help="tabular estimator: NAS-Bench-201-style CSV with an 'arch' column")
     p.add_argument("--column", default=d.column, help=f"tabular estimator: metric column (default {d.column})")
     p.add_argument("--sampler", default=d.sampler,

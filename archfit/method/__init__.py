@@ -14,7 +14,8 @@ from archfit.method.base import Final, Method, MethodContext, Outcome
 from archfit.registry import Registry
 
 # Errors say "estimator": on the command line a method is chosen by --estimator (train | tabular | supernet).
-_METHODS: Registry[type[Method]] = Registry("estimator", ("archfit.method.blackbox", "archfit.method.oneshot"))
+_METHODS: Registry[type[Method]] = Registry("estimator", ("archfit.method.blackbox", "archfit.method.oneshot",
+                                                                "archfit.method.differentiable"))
 M = TypeVar("M", bound=type[Method])
 
 

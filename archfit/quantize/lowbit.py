@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from archfit.compress.distill import distill_loss
+from archfit.train.distill import distill_from
 from archfit.data import DataModule
 from archfit.errors import ArchfitError
 from archfit.registry import Registry
@@ -144,7 +144,7 @@ def lowbit_pass(model: nn.Module, data: DataModule, method: str, config: LowBitC
     teacher = copy.deepcopy(model).eval()
     student = copy.deepcopy(model)
     attached = attach(student, method, config)
-    base = distill_loss(teacher, config.kd_alpha)
+    base = distill_from(teacher, config.kd_alpha)
     steps = max(1, config.epochs * max(1, len(data.train) // config.batch_size))
     count = [0]
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from archfit.compress.distill import distill_loss
+from archfit.train.distill import distill_from
 from archfit.cost import count_flops, count_params
 from archfit.data import DataModule
 from archfit.errors import ArchfitError
@@ -88,7 +88,7 @@ def distill_step(state: State, ctx) -> State:
     c = ctx.config
     torch.manual_seed(c.seed)
     train(state.model, ctx.data.train, TrainConfig(epochs=c.distill_epochs, lr=c.lr / 2.5, batch_size=c.batch_size,
-                                                   seed=c.seed), loss_fn=distill_loss(ctx.original))
+                                                   seed=c.seed), loss_fn=distill_from(ctx.original))
     return State(state.model.eval(), None, {"epochs": c.distill_epochs})
 
 

@@ -69,4 +69,9 @@ def write_search_report(results: dict[str, Any], out: Path) -> Path:
         t["number"], f"{100 * t['metrics']['valid_acc']:.2f} %", format_quantity(t["cost"]["flops"]),
         format_quantity(t["cost"]["params"]), round(t["seconds"], 1),
         " ".join(f"{k}={v}" for k, v in t["arch"].items())] for t in ranked])
+    searched = out / "differentiable"  # differentiable search: alpha trajectories and the derived cell
+    for name, caption in (("alpha", "architecture weights per edge and operation over the search epochs"),
+                          ("cell", "the derived cell")):
+        if (searched / f"{name}.png").exists():
+            report.add_figure(name, (searched / f"{name}.png").read_bytes(), caption)
     return report.write(out)
