@@ -49,6 +49,8 @@ class SearchConfig:
     supernet: str | None = None  # estimator "supernet": start from this checkpoint (e.g. trained with DDP)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.space_args, dict):
+            raise ArchfitError(f"space arguments {str(self.space_args)[:80]!r} must be a JSON object of names to values")
         if self.trials < 1:
             raise ArchfitError(f"--trials {self.trials} must be >= 1")
         if self.epochs < 1 or self.final_epochs < 0:
