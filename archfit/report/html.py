@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +53,8 @@ class Report:
                 + "\n".join(self.parts) + "</body></html>\n")
 
     def write(self, folder: Path) -> Path:
-        for name, png in self.figures.items():
-            atomic_write_bytes(folder / f"{name}.png", png)
+        for name, png in self.figures.items():  # a figure named after a label ("a (b: c)") gets a safe file name
+            atomic_write_bytes(folder / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name).strip('_')}.png", png)
         path = folder / "report.html"
         atomic_write_text(path, self.render())
         return path
