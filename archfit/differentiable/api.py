@@ -27,6 +27,11 @@ class DiffOutcome:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+def searched_space(method: str) -> str:
+    """The space a differentiable method searches: ``chain`` for ProxylessNAS, the NB201 cell for the rest."""
+    return "chain" if method == "proxyless" else "nb201"
+
+
 def build_supernet(space: Space, method: Method) -> torch.nn.Module:
     """The supernet of ``space``: mixed NB201 cells, or (for ``proxyless``) mixed ``chain`` blocks."""
     from archfit.space.chain import ChainSpace

@@ -29,10 +29,11 @@ class DifferentiableMethod(Method):
     variant: ClassVar[str] = ""
 
     def prepare(self, ctx: MethodContext) -> None:
-        space = ctx.space.name
-        if (self.variant == "proxyless") != (space == "chain"):
-            raise ArchfitError(f"--estimator {self.variant} searches space "
-                               f"{'chain' if self.variant == 'proxyless' else 'nb201'}, not {space!r}")
+        from archfit.differentiable.api import searched_space
+
+        if ctx.space.name != searched_space(self.variant):  # refused before the run folder exists
+            raise ArchfitError(f"--estimator {self.variant} searches space {searched_space(self.variant)}, "
+                               f"not {ctx.space.name!r}")
         if self.variant == "proxyless" and ctx.budget.max_latency_ms is None:
             raise ArchfitError("--estimator proxyless needs --max-latency-ms (its latency loss and final check)")
 
