@@ -10,7 +10,7 @@ from archfit.errors import ArchfitError
 
 def add_parser(sub) -> None:
     from archfit.cli.data_args import add_data_args
-    from archfit.compress.pipeline import METHODS, SlimConfig
+    from archfit.compress.pipeline import SlimConfig, slim_methods
 
     d = SlimConfig()
     p = sub.add_parser("slim", help="fit a PyTorch model to a budget by searching its layer widths",
@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--max-flops", help="FLOPs budget (2 x MACs, batch 1): absolute like 20M or relative like 50%%")
     p.add_argument("--max-params", help="parameter budget: absolute like 50k or relative like 25%%")
     p.add_argument("--max-latency-ms", help="median batch-1 CPU latency budget in ms (or %% of the original)")
-    p.add_argument("--method", default="width", help=f"{' | '.join(METHODS)} | all (comma-separate several)")
+    p.add_argument("--method", default="width", help=f"{' | '.join(slim_methods())} | all (comma-separate several)")
     p.add_argument("--ratios", default=",".join(str(r) for r in d.ratios), help="width ratios per group")
     p.add_argument("--round-to", type=int, default=d.round_to, help="widths in multiples of this (e.g. 8)")
     p.add_argument("--ignore", action="append", default=[], metavar="NAME",
@@ -47,14 +47,15 @@ def add_parser(sub) -> None:
 
 def config_from_args(args):
     from archfit.cli.data_args import check_data_args
-    from archfit.compress.pipeline import METHODS, SlimConfig
+    from archfit.compress.pipeline import SlimConfig, slim_methods
     from archfit.compress.spec import parse_model_args, resolve_class
     from archfit.cost import check_runtime
 
-    methods = tuple(METHODS) if args.method == "all" else tuple(m.strip() for m in args.method.split(",") if m.strip())
+    known = slim_methods()
+    methods = known if args.method == "all" else tuple(m.strip() for m in args.method.split(",") if m.strip())
     for method in methods:
-        if method not in METHODS:
-            raise ArchfitError(f"--method {method!r} is not one of {list(METHODS) + ['all']}")
+        if method not in known:
+            raise ArchfitError(f"--method {method!r} is not one of {list(known) + ['all']}")
     try:
         ratios = tuple(float(r) for r in args.ratios.split(","))
     except ValueError:

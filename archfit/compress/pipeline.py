@@ -9,7 +9,6 @@ pruning criterion, fine-tunes with the same distillation recipe for every method
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,12 +17,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from archfit.compress.extract import extract
 from archfit.compress.groups import DEFAULT_RATIOS
-from archfit.compress.knockoff import KnockoffConfig, knockoff_scores
-from archfit.compress.prune import CRITERIA, prune_to_budget
+from archfit.compress.prune import CRITERIA
 from archfit.compress.spec import build_model, fill_args, load_weights
-from archfit.compress.width_search import confirm_best, search_widths
+from archfit.compress.width_search import confirm_best
 from archfit.compress.width_supernet import BoundarySandwich, WidthSupernet
 from archfit.cost import Budget, Cost, CostModel, check_runtime, count_flops, count_params, measure_latency
 from archfit.data import DataModule, load_data
@@ -31,12 +28,20 @@ from archfit.errors import ArchfitError
 from archfit.space.base import Arch
 from archfit.space.model_width import ModelWidthSpace, width_space
 from archfit.supernet.training import train_supernet
-from archfit.train.bn import calibration_batches, recalibrate_bn
 from archfit.train.distill import distill_from
 from archfit.train.trainer import TrainConfig, accuracy, train
 from archfit.units import format_quantity, parse_quantity
 
-METHODS = ("width",) + CRITERIA
+BUILTIN_ORDER = ("width",) + CRITERIA  # the order of ``--method all`` (width search first)
+
+
+def slim_methods() -> tuple[str, ...]:
+    """The registered slim methods (``archfit.method`` registry, family ``slim``): built-ins first, in
+    ``BUILTIN_ORDER``, then any plug-in, by name."""
+    from archfit.method import list_methods
+
+    names = list_methods(search=False)
+    return tuple(n for n in BUILTIN_ORDER if n in names) + tuple(n for n in names if n not in BUILTIN_ORDER)
 
 
 @dataclass(frozen=True)
@@ -103,8 +108,8 @@ def prepare(config: SlimConfig, data: DataModule | None = None, log=print) -> Co
     """Data, model (trained first when no weights are given) and its width space, checked sound before any
     training; refuses a model whose channel coupling cannot be slimmed."""
     for method in config.methods:
-        if method not in METHODS:
-            raise ArchfitError(f"--method {method!r} is not one of {list(METHODS) + ['all']}")
+        if method not in slim_methods():
+            raise ArchfitError(f"--method {method!r} is not one of {list(slim_methods()) + ['all']}")
     check_runtime(config.latency_runtime, "--latency-runtime")
     data = data or load_data(config.data, config.image_size, config.train_subset)
     args = fill_args(config.model, config.model_args, data.input_shape, data.num_classes)
@@ -164,28 +169,11 @@ def reach_text(ctx: Context, reach: Cost | None = None) -> str:
 
 
 def run_method(ctx: Context, method: str, log=print) -> dict[str, Any]:
-    """Slim a copy of the model with ``method``, fine-tune it, measure it; returns the results entry."""
-    c, budget, start = ctx.config, ctx.budget or check_budget(ctx), time.perf_counter()
-    extra: dict[str, Any] = {}
-    if method == "width":
-        small, extra = _width(ctx, budget, log)
-    else:
-        if method == "knockoff" and ctx.knockoff is None:
-            ctx.knockoff = knockoff_scores(ctx.model, ctx.space, ctx.data.train, KnockoffConfig(seed=c.seed))
-        fits = _model_fits(ctx, budget)
-        small, ratio = prune_to_budget(ctx.model, ctx.space, method, fits, ctx.data.train, ctx.knockoff,
-                                       c.round_to if c.round_to > 1 else None, seed=c.seed)
-        extra = {"pruning_ratio": round(ratio, 4)}
-    pruned_acc = accuracy(small, ctx.data.test)
-    finetune(ctx, small)
-    after = measure(small, ctx.data, c.latency_threads, c.latency_runtime)
-    if not budget.fits(Cost(after["flops"], after["params"], after["latency_ms"])):
-        log(f"warning: {method}: measured cost exceeds the budget ({'; '.join(budget.violations(Cost(after['flops'], after['params'], after['latency_ms'])))})")
-    log(f"{method}: test accuracy {100 * after['test_acc']:.2f}% (before fine-tuning {100 * pruned_acc:.2f}%), "
-        f"{format_quantity(after['flops'])} FLOPs, {after['latency_ms']:.3f} ms")
-    return {"method": method, "before": dict(ctx.before), "after": after, "model": small,
-            "widths": group_widths(ctx.space, small), "test_acc_before_finetune": pruned_acc,
-            "seconds": time.perf_counter() - start, **extra}
+    """Slim a copy of the model with the registered slim method ``method`` (``archfit.method.slim``: its
+    ``run`` searches or prunes, its ``finalize`` fine-tunes and measures); the results entry."""
+    from archfit.method.slim import run_slim_method
+
+    return run_slim_method(ctx, method, log)
 
 
 def finetune(ctx: Context, small: nn.Module) -> nn.Module:
@@ -220,34 +208,6 @@ def train_width_supernet(ctx: Context, fits: Callable[[Arch], bool]) -> tuple[Wi
                    TrainConfig(epochs=c.supernet_epochs, batch_size=c.batch_size, lr=c.lr / 2.5, seed=c.seed),
                    sort_channels=False, on_epoch=lambda _epoch, loss: losses.append(loss))
     return supernet, losses
-
-
-def _width(ctx: Context, budget: Budget, log) -> tuple[nn.Module, dict[str, Any]]:
-    c, space = ctx.config, ctx.space
-    fits = width_fits(ctx, budget)
-    supernet, losses = train_width_supernet(ctx, fits)
-    calibration = calibration_batches(ctx.data.train.x, 8, 128, seed=c.seed)
-    try:
-        def score(widths: Arch) -> float:
-            supernet.activate(widths)
-            recalibrate_bn(supernet, calibration)
-            return accuracy(supernet, ctx.data.valid)
-
-        result = search_widths(space, score, fits, ctx.cost, c.evaluations, seed=c.seed)
-        if budget.max_latency_ms is not None:
-            result.best, result.score = _confirm_latency(ctx, budget, result.history)
-        supernet.activate(result.best)
-        recalibrate_bn(supernet, calibration_batches(ctx.data.train.x, 32, 128, seed=c.seed))
-    finally:
-        net = supernet.release()
-    flops = ctx.cost(result.best).flops
-    log(f"width: search scored {len(result.history)} configurations; best valid accuracy "
-        f"{100 * result.score:.2f}% at {format_quantity(flops)} FLOPs (predicted)")
-    small = extract(net, space, result.best)
-    return small, {"chosen_widths": dict(result.best), "predicted_flops": flops,
-                   "search_valid_acc": result.score, "supernet_losses": losses,
-                   "search_history": [{"widths": dict(w), "valid_acc": s, "flops": ctx.cost(w).flops}
-                                      for w, s in result.history]}
 
 
 def _confirm_latency(ctx: Context, budget: Budget, history: list[tuple[Arch, float]]) -> tuple[Arch, float]:

@@ -54,6 +54,9 @@ class MethodContext:
     log: Callable[[str], None] = print  # progress lines (silent when progress is off)
     # The black-box loop (strategy from the settings, store, executor, progress bar): trials of ``estimator``.
     search: Callable[[Estimator], list[Trial]] | None = None
+    # What a slim method starts from: the slim job's ``compress.pipeline.Context`` (the given model, trained
+    # and measured, its width space and budget); None for search methods.
+    subject: Any = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class Method(ABC):
     """A registered search method. Constructors take no arguments; settings come from ``ctx.config``."""
 
     name: ClassVar[str] = ""
-    family: ClassVar[str] = ""  # black-box | one-shot | differentiable | slim: documentation only
+    family: ClassVar[str] = ""  # black-box | one-shot | differentiable | slim (slim: archfit slim runs it)
     needs_data: ClassVar[bool] = True
 
     def prepare(self, ctx: MethodContext) -> None:

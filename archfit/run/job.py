@@ -125,7 +125,7 @@ def run_search(config: SearchConfig, out: Path, resume: bool = False, progress: 
 def search_job(config: SearchConfig, out: Path, resume: bool = False, progress: bool = True) -> SearchResult:
     """Validate, search with the method ``config.estimator`` names, finalize, write ``out``; the typed result."""
     start = time.perf_counter()
-    method = create_method(config.estimator)
+    method = create_method(config.estimator, search=True)
     check_plugins(config)
     existing = open_run(out, config, resume)
     made = make_folder(out) if existing is None else None  # a root we cannot create fails here, in one line
