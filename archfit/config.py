@@ -37,6 +37,11 @@ class SearchConfig:
     max_params: str | None = None
     max_latency_ms: str | None = None  # median batch-1 latency on this CPU, ms
     max_size: str | None = None  # deployed float32 model bytes (state dict), e.g. "200KB" (metric size_bytes)
+    # A device latency table (CSV: 'arch' + '<device>_ms' columns, e.g. HW-NAS-Bench's NAS-Bench-201 latencies):
+    # with both set, --max-latency-ms bounds the latency measured on that device (metric device_latency_ms),
+    # read from the table, instead of latency timed on this CPU.
+    latency_table: str | None = None
+    device: str | None = None
     latency_runtime: str = "torch"  # what runs the timed passes: "torch" (eager) | "onnxruntime" (onnx extra)
     seed: int = 0
     executor: str = "local"
@@ -70,17 +75,23 @@ class SearchConfig:
             raise ArchfitError(f"--final {self.final!r} must be 'train' or 'finetune'")
         if self.supernet is not None and self.estimator != "supernet":
             raise ArchfitError(f"--supernet {self.supernet} needs --estimator supernet")
+        if (self.latency_table is None) != (self.device is None):
+            raise ArchfitError("--latency-table and --device go together: the table's column <device>_ms is the "
+                               f"device's latency (got --latency-table {self.latency_table}, --device {self.device})")
         self.budget()  # parse now: a malformed budget fails before anything runs
         self.train_config(self.epochs)
 
     def budget(self) -> Budget:
         bounds = {"size_bytes": self.max_size}  # further metrics: one line here and one flag (cost/metrics.py)
-        if self.max_flops is None and self.max_params is None and self.max_latency_ms is None \
+        cpu_latency = self.max_latency_ms
+        if self.latency_table is not None:  # the latency bound is the device's, looked up in the table
+            bounds["device_latency_ms"], cpu_latency = self.max_latency_ms, None
+        if self.max_flops is None and self.max_params is None and cpu_latency is None \
                 and all(v is None for v in bounds.values()):
             if self.estimator == "tabular":  # the default budget is sized for training on digits
                 return Budget()
             return Budget.parse(max_flops=DEFAULT_MAX_FLOPS)
-        return Budget.parse(self.max_flops, self.max_params, self.max_latency_ms, bounds=bounds)
+        return Budget.parse(self.max_flops, self.max_params, cpu_latency, bounds=bounds)
 
     def train_config(self, epochs: int) -> TrainConfig:
         return TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -46,7 +45,13 @@ def add_parser(sub) -> None:
     p.add_argument("--max-flops", help=f"FLOPs budget, 2 x MACs at batch 1 (e.g. 5M, 0.3G; default {DEFAULT_MAX_FLOPS} "
                                        "when no budget is given)")
     p.add_argument("--max-params", help="parameter budget (e.g. 50k)")
-    p.add_argument("--max-latency-ms", help="median batch-1 CPU latency budget in ms, measured here")
+    p.add_argument("--max-latency-ms", help="median batch-1 CPU latency budget in ms, measured here (with "
+                                            "--latency-table: the latency measured on --device, from the table)")
+    p.add_argument("--latency-table", metavar="PATH", help="CSV of measured latencies per architecture: an 'arch' "
+                                                           "column and one '<device>_ms' column per device (e.g. "
+                                                           "HW-NAS-Bench's NAS-Bench-201 latencies); with --device")
+    p.add_argument("--device", help="the --latency-table column <device>_ms whose latency --max-latency-ms bounds "
+                                    "(e.g. raspi4, pixel2)")
     p.add_argument("--max-size", help="deployed model size budget: float32 state-dict bytes (e.g. 200KB, 1.5MB; "
                                       "KB = 1000 B, KiB = 1024 B)")
     p.add_argument("--latency-runtime", default=d.latency_runtime, metavar="{torch,onnxruntime}",

@@ -2,8 +2,9 @@
 
 Built-in: ``flops`` (2 x MACs, batch 1), ``params`` and ``latency_ms`` (median batch-1 latency in a named
 runtime and thread count) are measured by ``CostModel`` itself and are ``Cost`` fields; every other metric
-is a function ``measure(model, space, arch) -> float`` registered here, e.g. ``size_bytes`` below. A
-device latency table would be ``@register_metric("device_latency_ms", ...)`` over a lookup by ``arch.key``.
+is a function ``measure(model, space, arch) -> float`` registered here, e.g. ``size_bytes`` below, or a
+*lookup* the run supplies (``CostModel(lookups={name: arch -> value})``), e.g. ``device_latency_ms``: the
+latency of the arch measured on a real device, read from a table (``--latency-table``, ``--device``).
 The search never names a metric: it asks ``Budget.fits(cost)``.
 """
 
@@ -32,6 +33,7 @@ class CostMetric:
     parse: Callable[[str | float, str], float] = parse_quantity
     meta_ok: bool = True  # measurable on a meta-device model (no weights allocated)
     name: str = ""  # set by the registry
+    lookup: str = ""  # non-empty: the value comes from a per-run lookup; says which settings supply it
 
 
 _METRICS: Registry = Registry("cost metric", ())
@@ -61,6 +63,11 @@ def list_metrics() -> list[str]:
 _METRICS.register("flops")(CostMetric(None, "--max-flops", "FLOPs"))
 _METRICS.register("params")(CostMetric(None, "--max-params", "params"))
 _METRICS.register("latency_ms")(CostMetric(None, "--max-latency-ms", "latency", " ms", meta_ok=False))
+
+
+_METRICS.register("device_latency_ms")(CostMetric(
+    None, "--max-latency-ms (with --latency-table)", "device latency", " ms",
+    lookup="--latency-table PATH --device NAME (measured latency per architecture on a real device)"))
 
 
 @register_metric("size_bytes", "--max-size", "size", " B", parse=parse_bytes)

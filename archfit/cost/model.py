@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import torch
 from torch import nn
 
@@ -9,6 +11,7 @@ from archfit.cost.budget import Cost
 from archfit.cost.flops import count_flops, count_params, device_of
 from archfit.cost.latency import check_runtime, measure_latency
 from archfit.cost.metrics import get_metric
+from archfit.errors import ArchfitError
 from archfit.space.base import Arch, Space
 
 
@@ -20,9 +23,11 @@ class CostModel:
     """
 
     def __init__(self, space: Space, with_latency: bool = False, threads: int | None = None,
-                 runtime: str = "torch", extra: tuple[str, ...] | list[str] = ()) -> None:
+                 runtime: str = "torch", extra: tuple[str, ...] | list[str] = (),
+                 lookups: Mapping[str, Callable[[Arch], float]] | None = None) -> None:
         self.space = space
         self.extra = tuple(extra)  # registered metrics beyond the Cost fields (archfit.cost.metrics), e.g. size_bytes
+        self.lookups = dict(lookups or {})  # metric -> arch -> value, e.g. a device latency table (no build needed)
         self.with_latency = with_latency
         self.threads = threads
         self.runtime = check_runtime(runtime)
@@ -44,10 +49,10 @@ class CostModel:
                 meta_model = self.space.build(arch)
             flops = count_flops(meta_model, self.space.input_shape)
             params = count_params(meta_model)
-        if self.extra and meta_model is None:
+        if meta_model is None and any(m not in self.lookups for m in self.extra):
             with torch.device("meta"):
                 meta_model = self.space.build(arch)
-        extra = measure_extra(self.extra, meta_model, self.space, arch) if self.extra else {}
+        extra = measure_extra(self.extra, meta_model, self.space, arch, self.lookups) if self.extra else {}
         if not self.with_latency:
             return Cost(flops, params, extra=extra)
         latency = measure_latency(self.space.build(arch), self.space.input_shape, threads=self.threads,
@@ -55,13 +60,19 @@ class CostModel:
         return Cost(flops, params, latency.median_ms, latency.p90_ms, latency.threads, latency.runtime, extra)
 
 
-def measure_extra(metrics: tuple[str, ...] | list[str], model: nn.Module, space: Space, arch: Arch) -> dict[str, float]:
+def measure_extra(metrics: tuple[str, ...] | list[str], model: nn.Module | None, space: Space, arch: Arch,
+                  lookups: Mapping[str, Callable[[Arch], float]] | None = None) -> dict[str, float]:
     """Values of registered metrics (not Cost fields) for ``model``; those that need real weights get a real
-    build when ``model`` lives on the meta device."""
+    build when ``model`` lives on the meta device; lookup metrics (a device table) come from ``lookups``."""
     values: dict[str, float] = {}
     real: nn.Module | None = None
     for name in metrics:
         spec = get_metric(name)
+        if lookups and name in lookups:
+            values[name] = float(lookups[name](arch))
+            continue
+        if spec.lookup or spec.measure is None:
+            raise ArchfitError(f"cost metric {name!r} is read from a table: give {spec.lookup or 'its lookup'}")
         target = model
         if not spec.meta_ok and device_of(model).type == "meta":
             real = real or space.build(arch)

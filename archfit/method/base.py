@@ -162,7 +162,7 @@ def measured_final(ctx: MethodContext, outcome: Outcome, model: nn.Module, mode:
     """Accuracy on valid and test (the test split is used only here), cost measured on the real model."""
     config, shape = ctx.config, ctx.space.input_shape
     latency = measure_latency(model, shape, threads=config.threads, runtime=config.latency_runtime)
-    extra = measure_extra(ctx.budget.extra_metrics, model, ctx.space, outcome.best.arch)
+    extra = measure_extra(ctx.budget.extra_metrics, model, ctx.space, outcome.best.arch, ctx.cost.lookups)
     cost = Cost(count_flops(model, shape), count_params(model), latency.median_ms, latency.p90_ms, latency.threads,
                 latency.runtime, extra)
     metrics = {"valid_acc": accuracy(model, ctx.data.valid), "test_acc": accuracy(model, ctx.data.test),

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from archfit.cost.budget import FIELDS as COST_FIELDS
 from archfit.metrics import best_so_far
 from archfit.report.html import Report
 from archfit.report.plots import history_plot, pareto_plot
@@ -50,6 +51,10 @@ def print_tabular_summary(results: dict[str, Any], out: str) -> None:
              f"  best {metric}: {best['metrics'][metric]:.4f} (table optimum {results['optimum']:.4f})",
              f"  arch: {best['arch_string'] or best['arch']}",
              (f"  FLOPs (2xMACs, batch 1): {format_quantity(best['cost']['flops'])}, "
-              f"params: {format_quantity(best['cost']['params'])}"),
+              f"params: {format_quantity(best['cost']['params'])}"
+              + "".join(f", {m}: {format_quantity(v)}" for m, v in best["cost"].items()
+                        if m not in COST_FIELDS and v is not None)
+              + (f" (device {results['config']['device']}, from the latency table)"
+                 if results.get("config", {}).get("device") else "")),
              f"  results.json and report.html in {out} (tabular: no model trained or saved)"]
     print("\n".join(lines), file=sys.stdout)

@@ -56,7 +56,18 @@ def check_budget_reachable(space: Space, budget: Budget, cost: CostModel) -> Non
     raise ArchfitError(
         f"budget {budget.describe()} is impossible in space {space.name!r}: its cheapest architecture needs "
         f"{format_quantity(cheapest.flops)} FLOPs, {format_quantity(cheapest.params)} params"
-        + (f", {cheapest.latency_ms:.3g} ms" if cheapest.latency_ms is not None else ""))
+        + (f", {cheapest.latency_ms:.3g} ms" if cheapest.latency_ms is not None else "")
+        + "".join(f", {name} {format_quantity(value)}" for name, value in cheapest.extra.items()))
+
+
+def cost_lookups(config: SearchConfig, space: Space) -> dict[str, Any]:
+    """Metrics the run reads from tables: ``device_latency_ms`` from ``--latency-table``/``--device`` (a bad
+    table or device name fails here, before the run folder has anything in it)."""
+    if config.latency_table is None:
+        return {}
+    from archfit.predict.latency_table import DeviceLatencyTable
+
+    return {"device_latency_ms": DeviceLatencyTable(config.latency_table, config.device, space)}
 
 
 def check_plugins(config: SearchConfig) -> None:
@@ -136,7 +147,7 @@ def search_job(config: SearchConfig, out: Path, resume: bool = False, progress: 
         budget = config.budget()
         strategy = create_strategy(config.strategy)
         cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads,
-                         runtime=config.latency_runtime, extra=budget.extra_metrics)
+                         runtime=config.latency_runtime, extra=budget.extra_metrics, lookups=cost_lookups(config, space))
         check_budget_reachable(space, budget, cost)
         ctx = MethodContext(config, space, data, budget, cost, out, resume, config.seed, progress,
                             log=(lambda text: print(text, flush=True)) if progress else (lambda text: None))
