@@ -3,7 +3,14 @@ import itertools
 import numpy as np
 import pytest
 
-from archfit.metrics import best_so_far, hypervolume_2d, kendall_tau, pareto_front, spearman_rho, top_k_precision
+from archfit.metrics import (
+    best_so_far,
+    hypervolume_2d,
+    kendall_tau,
+    pareto_front,
+    spearman_rho,
+    top_k_precision,
+)
 
 
 def brute_front(values, costs):
@@ -56,3 +63,25 @@ def test_oracle_tau_matches_a_simulation_of_noisy_ground_truth():
     assert oracle_tau(float(np.mean(seed_taus)), 2) == pytest.approx(np.mean(oracle_taus), abs=0.03)
     assert oracle_tau(0.438, 2) > oracle_tau(0.438, 1) > 0.438  # averaging seeds, and the truth itself, rank better
     assert np.isnan(oracle_tau(0.0, 2)) and np.isnan(oracle_tau(0.5, 0))
+
+
+def test_mean_to_mean_tau_and_split_halves_match_a_simulation():
+    """Two independent 2-seed means agree as ``mean_to_mean_tau`` predicts, and ``split_half_taus`` measures
+    exactly that agreement from a table of 4 seeds."""
+    from types import SimpleNamespace
+
+    from archfit.supernet.groundtruth import mean_to_mean_tau, split_half_taus
+
+    rng = np.random.default_rng(1)
+    seed_taus, half_taus, measured = [], [], []
+    for _ in range(300):  # 40 archs, 4 seeds each
+        truth = rng.normal(size=40)
+        runs = truth[:, None] + rng.normal(scale=0.6, size=(40, 4))
+        seed_taus.append(kendall_tau(runs[:, 0], runs[:, 1]))
+        half_taus.append(kendall_tau(runs[:, :2].mean(1), runs[:, 2:].mean(1)))
+        table = [[SimpleNamespace(test_acc=float(v)) for v in row] for row in runs]
+        measured.append(split_half_taus(table)["01-23"])
+    assert measured == pytest.approx(half_taus)  # the function computes the 01-vs-23 split exactly
+    assert mean_to_mean_tau(float(np.mean(seed_taus)), 2) == pytest.approx(np.mean(half_taus), abs=0.03)
+    assert mean_to_mean_tau(0.6, 1) == pytest.approx(0.6) and mean_to_mean_tau(0.6, 4) > mean_to_mean_tau(0.6, 2)
+    assert set(split_half_taus(table)) == {"01-23", "02-13", "03-12"}

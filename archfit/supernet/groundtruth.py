@@ -8,6 +8,7 @@ or an interrupted run resumed, trains only what is missing.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import time
@@ -185,3 +186,34 @@ def oracle_tau(seed_tau: float, seeds: int) -> float:
     r_seeds = math.sin(math.pi * seed_tau / 2)
     noise_ratio = (1 - r_seeds) / r_seeds  # n / v
     return 2 / math.pi * math.asin(math.sqrt(1 / (1 + noise_ratio / seeds)))
+
+
+def mean_to_mean_tau(seed_tau: float, seeds: int) -> float:
+    """Kendall tau expected between two independent ``seeds``-run means (the same model as ``oracle_tau``):
+    how reproducible a ground truth averaged over ``seeds`` runs is, r = v / (v + n / seeds). For 1 seed it
+    is ``seed_tau`` itself; averaging seeds is how a noisy recipe is made to rank reproducibly."""
+    if not 0 < seed_tau < 1 or seeds < 1:
+        return float("nan")
+    r_seeds = math.sin(math.pi * seed_tau / 2)
+    noise_ratio = (1 - r_seeds) / r_seeds  # n / v
+    return 2 / math.pi * math.asin(1 / (1 + noise_ratio / seeds))
+
+
+def split_half_taus(table: Sequence[Sequence[Standalone]], metric: str = "test_acc") -> dict[str, float]:
+    """Measured Kendall tau between the means of two disjoint halves of the seeds, for every split of an even
+    number of seeds into halves (e.g. 4 seeds: {0,1} vs {2,3}, {0,2} vs {1,3}, {0,3} vs {1,2}); keyed like
+    ``"01-23"``. The measured counterpart of ``mean_to_mean_tau(seed_tau, seeds // 2)``."""
+    seeds = max((len(runs) for runs in table), default=0)
+    full = [runs for runs in table if len(runs) == seeds]
+    half = seeds // 2
+    if half < 1:
+        return {}
+    found: dict[str, float] = {}
+    for first in itertools.combinations(range(2 * half), half):
+        if 0 not in first:
+            continue  # each split once
+        second = tuple(i for i in range(2 * half) if i not in first)
+        a = [float(np.mean([getattr(r[i], metric) for i in first])) for r in full]
+        b = [float(np.mean([getattr(r[i], metric) for i in second])) for r in full]
+        found["".join(map(str, first)) + "-" + "".join(map(str, second))] = kendall_tau(a, b)
+    return found
