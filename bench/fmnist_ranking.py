@@ -51,15 +51,17 @@ def train_rules(args) -> None:
     archs = main + band
     folder = args.cache / "supernets"
     for rule in args.rules:
-        config = TrainConfig(epochs=EPOCHS[rule], batch_size=128, lr=0.1, seed=0)
+        epochs = args.epochs or EPOCHS[rule]
+        name = rule if epochs == EPOCHS[rule] else f"{rule}@{epochs}ep"  # a longer-training probe is its own row
+        config = TrainConfig(epochs=epochs, batch_size=128, lr=0.1, seed=0)
         log = lambda text: print(f"  {text}", flush=True)  # noqa: E731
         scores, seconds, _ = rule_scores(space, scoring_data(data), archs, rule, config, folder, "fmnist_", log)
         file = args.cache / "supernet_scores.json"
         stored = read_json(file, "supernet scores") if file.exists() else {}
-        stored[rule] = {"epochs": config.epochs, "train_seconds": seconds,
+        stored[name] = {"epochs": config.epochs, "train_seconds": seconds,
                         "scores": {a.key: s for a, s in zip(archs, scores)}}
         atomic_write_json(file, stored)
-        print(f"{rule}: {config.epochs} epochs, {seconds:.0f} s, scored {len(archs)} archs", flush=True)
+        print(f"{name}: {config.epochs} epochs, {seconds:.0f} s, scored {len(archs)} archs", flush=True)
 
 
 def figures(pred: list[float], truth: list[float], band_pred: list[float], band_truth: list[float]) -> dict:
@@ -115,6 +117,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--phase", choices=["supernets", "report"], default="report")
     parser.add_argument("--rules", nargs="+", default=list(EPOCHS), choices=list(EPOCHS))
+    parser.add_argument("--epochs", type=int, help="supernet epochs instead of the equal-cost default (a probe of "
+                                                   "training length: stored as a row 'RULE@Nep')")
     parser.add_argument("--k", type=int, default=40)
     parser.add_argument("--band-k", type=int, default=16)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
