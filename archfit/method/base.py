@@ -111,6 +111,10 @@ class Method(ABC):
     family: ClassVar[str] = ""  # black-box | one-shot | differentiable | slim (slim: archfit slim runs it)
     needs_data: ClassVar[bool] = True
 
+    def check_settings(self, config: Any) -> None:
+        """Check the plug-in names this method reads from the settings (e.g. a sampling rule), before any data
+        or table is loaded; one ``ArchfitError`` line for a bad one."""
+
     def prepare(self, ctx: MethodContext) -> None:
         """Check inputs and load what may fail, before the run folder exists (nothing is left behind)."""
 

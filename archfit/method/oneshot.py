@@ -19,6 +19,11 @@ class SupernetMethod(Method):
 
     family = "one-shot"
 
+    def check_settings(self, config) -> None:
+        from archfit.supernet.sampler import create_sampler
+
+        create_sampler(config.sampler)  # an unknown rule name fails before anything runs
+
     def run(self, ctx: MethodContext) -> Outcome:
         self.estimator_, info = supernet_estimator(ctx.config, ctx.space, ctx.data, ctx.out, ctx.progress)
         return search_with(ctx, self.estimator_, {"supernet": info})

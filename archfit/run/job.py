@@ -22,7 +22,7 @@ from archfit.cost.budget import Budget
 from archfit.data import DataModule, load_data
 from archfit.errors import ArchfitError
 from archfit.io import atomic_write_json
-from archfit.method import MethodContext, create_method
+from archfit.method import Method, MethodContext, create_method
 from archfit.run.artifacts import save_model
 from archfit.run.executors import create_executor, parse_executor
 from archfit.run.result import SearchResult, build_result
@@ -70,7 +70,7 @@ def cost_lookups(config: SearchConfig, space: Space) -> dict[str, Any]:
     return {"device_latency_ms": DeviceLatencyTable(config.latency_table, config.device, space)}
 
 
-def check_plugins(config: SearchConfig) -> None:
+def check_plugins(config: SearchConfig, method: Method) -> None:
     """Names of plug-ins in the settings, looked up in their registries before anything runs (settings are data:
     ``SearchConfig`` checks values, the job checks that the named executor, sampler... exist)."""
     executor = parse_executor(config.executor)  # a malformed --executor (nothing is started here)
@@ -78,10 +78,7 @@ def check_plugins(config: SearchConfig) -> None:
         from archfit.run.ray_cluster import require_ray_client
 
         require_ray_client(executor.address)  # Ray Client missing: say so before data or tables are loaded
-    if config.estimator == "supernet":
-        from archfit.supernet.sampler import create_sampler
-
-        create_sampler(config.sampler)  # unknown rule names fail before anything runs
+    method.check_settings(config)  # e.g. the supernet's sampling rule
 
 
 def make_folder(out: Path) -> Path | None:
@@ -137,7 +134,7 @@ def search_job(config: SearchConfig, out: Path, resume: bool = False, progress: 
     """Validate, search with the method ``config.estimator`` names, finalize, write ``out``; the typed result."""
     start = time.perf_counter()
     method = create_method(config.estimator, search=True)
-    check_plugins(config)
+    check_plugins(config, method)
     existing = open_run(out, config, resume)
     made = make_folder(out) if existing is None else None  # a root we cannot create fails here, in one line
     try:
