@@ -36,8 +36,17 @@ def write_predictors_report(out: Path, results: dict, details: dict) -> Path:
 
 def latency_table(study: dict) -> str:
     columns = [(model, n) for model, points in next(iter(study["devices"].values())).items() for n in points]
+    ceilings = study.get("noise_ceiling") or {}
     rows = [[device] + [f"{100 * data[m][n]['within_10pct_mean']:.1f}" for m, n in columns]
-            for device, data in study["devices"].items()]
+            + ([_ceiling(ceilings.get(device))] if ceilings else []) for device, data in study["devices"].items()]
     return (f"% of all {study['archs']} archs predicted within ±10% of measured latency (mean over {study['seeds']} "
-            "seeds; model@N measured archs of that device; transfer: device left out)\n"
-            + markdown_table(["device"] + [f"{m}@{n}" for m, n in columns], rows))
+            "seeds; model@N measured archs of that device; transfer: device left out; ceiling: best model fitted "
+            f"on {study.get('ceiling_train')} archs, scored on the rest / model-free double-difference estimate)\n"
+            + markdown_table(["device"] + [f"{m}@{n}" for m, n in columns] + (["ceiling"] if ceilings else []), rows))
+
+
+def _ceiling(ceiling: dict | None) -> str:
+    if not ceiling:
+        return ""
+    double = ceiling.get("double_difference")
+    return f"{100 * ceiling['within_10pct']:.1f}" + (f" / {100 * double['implied_within_10pct']:.1f}" if double else "")

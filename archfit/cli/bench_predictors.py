@@ -4,8 +4,8 @@ measured on ground truth (see ``archfit.benchmark.predictors`` and ``archfit.ben
 ``archfit bench predictors --table nb201_cifar10.csv`` or ``--naslib zc_nasbench201_cifar10.json``:
 Kendall τ on every unseen arch per predictor x training size x seed; OUT/predictors.json
 (``{"<predictor>:<features>": {N: {"kendall_tau_mean", "ci95", ...}}}``), OUT/details.json, OUT/report.html.
-``archfit bench latency --latency-table nb201_latency.csv``: share within ±10% per device and model;
-OUT/latency_models.json.
+``archfit bench latency --latency-table nb201_latency.csv``: share within ±10% per device and model, and
+each device's noise ceiling; OUT/latency_models.json.
 """
 
 from __future__ import annotations
@@ -42,10 +42,12 @@ def add_parsers(kinds) -> None:
     lat = kinds.add_parser("latency", help="device latency models: share within ±10%% per device")
     lat.add_argument("--latency-table", type=Path, required=True, help="CSV with arch and <device>_ms columns")
     lat.add_argument("--devices", help="comma-separated devices (default: every <device>_ms column)")
-    lat.add_argument("--models", default="lut,gbdt", help="latency models fitted per device (default lut,gbdt)")
+    lat.add_argument("--models", default="lut,hlut,gbdt", help="latency models fitted per device (default lut,hlut,gbdt)")
     lat.add_argument("--sizes", default="20,100", help="measured archs per fit (default 20,100)")
     lat.add_argument("--transfer-samples", type=int, default=20, help="samples of a left-out device (default 20)")
     lat.add_argument("--seeds", type=int, default=10, help="seeds per setting (default 10)")
+    lat.add_argument("--ceiling-train", type=int, default=12000,
+                     help="archs the noise-ceiling oracle is fitted on, the rest scored (default 12000; 0: none)")
     lat.add_argument("--out", type=Path, help="output folder (default runs/bench-latency-<timestamp>)")
     lat.set_defaults(run=run_latency)
 
@@ -111,12 +113,13 @@ def run_latency(args) -> int:
     from archfit.benchmark.predictors_report import latency_table
     from archfit.io import atomic_write_json
 
-    if args.seeds < 1 or args.transfer_samples < 2:
-        raise ArchfitError(f"--seeds {args.seeds} must be >= 1 and --transfer-samples {args.transfer_samples} >= 2")
+    if args.seeds < 1 or args.transfer_samples < 2 or args.ceiling_train < 0:
+        raise ArchfitError(f"--seeds {args.seeds} must be >= 1, --transfer-samples {args.transfer_samples} >= 2 "
+                           f"and --ceiling-train {args.ceiling_train} >= 0")
     devices = _names("--devices", args.devices) if args.devices else None
     out = args.out or Path("runs") / time.strftime("bench-latency-%Y%m%d-%H%M%S")
     study = latency_study(args.latency_table, devices, _ints("--sizes", args.sizes, 2), args.seeds,
-                          _names("--models", args.models), args.transfer_samples, _say)
+                          _names("--models", args.models), args.transfer_samples, _say, args.ceiling_train)
     study["command"] = _command()
     atomic_write_json(out / "latency_models.json", study)
     print(latency_table(study))
