@@ -19,9 +19,9 @@ from torch import nn
 from archfit.cost.budget import Cost
 from archfit.data import DataModule
 from archfit.errors import ArchfitError
-from archfit.trial import Trial, TrialState
 from archfit.space.base import Arch, Space
 from archfit.train.trainer import accuracy
+from archfit.trial import Trial, TrialState
 
 BITS = (32, 8, 4, 2)
 

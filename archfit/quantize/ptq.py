@@ -20,7 +20,8 @@ import numpy as np
 from archfit.data.base import Split
 from archfit.errors import ArchfitError
 from archfit.onnx_io import require_onnxruntime
-from archfit.quantize.inspect import LayerQuant, layer_report, module_name, weighted_nodes
+from archfit.quantize.compact import compact
+from archfit.quantize.inspect import LayerQuant, layer_report, module_name, op_counts, weighted_nodes
 from archfit.quantize.runtime import float_onnx
 
 FORMATS = ("qoperator", "qdq")
@@ -126,12 +127,20 @@ def quantize_onnx(float_bytes: bytes, calibration: np.ndarray, config: QuantConf
             raise ArchfitError(f"onnxruntime could not quantize the model ({type(exc).__name__}: {reason})") from None
         quant_bytes = dst.read_bytes()
     layers = layer_report(float_bytes, quant_bytes)
+    quant_bytes = _compacted(quant_bytes)
     stuck = [r for r in layers if not r.integer and r.layer not in config.keep_float]
     if stuck and config.unsupported == "refuse":
         raise ArchfitError(f"layer {stuck[0].layer!r} ({stuck[0].float_op}) would run in float in onnxruntime "
                            f"(as {stuck[0].runs_as}; {len(stuck)} such layers); keep it float with --keep-float "
                            f"{stuck[0].layer} or allow float layers with --unsupported float")
-    return Quantized(quant_bytes, float_bytes, layers)
+    return Quantized(quant_bytes, compact(float_bytes), layers)
+
+
+def _compacted(quant_bytes: bytes) -> bytes:
+    """``compact``-ed int8 bytes, kept only if onnxruntime executes the same ops for them (the per-layer verdict
+    was read on the uncompacted file, whose tensor names tie fused nodes to layers)."""
+    small = compact(quant_bytes)
+    return small if op_counts(small) == op_counts(quant_bytes) else quant_bytes
 
 
 def quantize_model(model, calibration_split: Split, input_shape: tuple[int, ...],

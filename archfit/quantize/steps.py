@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from archfit.train.distill import distill_from
 from archfit.cost import count_flops, count_params
 from archfit.data import DataModule
 from archfit.errors import ArchfitError
@@ -23,6 +22,7 @@ from archfit.io import atomic_write_bytes, atomic_write_json, save_tensors
 from archfit.quantize.inspect import summary
 from archfit.quantize.ptq import QuantConfig, quantize_model
 from archfit.quantize.runtime import RUNTIME, float_onnx, ort_accuracy, ort_latency_ms
+from archfit.train.distill import distill_from
 from archfit.train.trainer import TrainConfig, accuracy, train
 
 STEPS = ("slim", "distill", "quantize", "export")
