@@ -175,6 +175,7 @@ def main() -> None:
     parser.add_argument("--distill-epochs", type=int, default=2)
     parser.add_argument("--lowbit-epochs", type=int, default=3)
     parser.add_argument("--lowbit-models", default="resnet20", help="models the low-bit passes run on")
+    parser.add_argument("--arms", default=",".join(ARMS), help="which arms to run (cheap ones first for more seeds)")
     parser.add_argument("--parts", default="arms,lowbit", help="arms (float/int8/pipeline/L1) and/or lowbit")
     parser.add_argument("--merge", type=Path, help="also read runs from this JSON (a --parts lowbit run's --out)")
     parser.add_argument("--summarize", action="store_true")
@@ -191,12 +192,12 @@ def main() -> None:
         for seed in range(args.seeds):
             for model in models if "arms" in args.parts else ():
                 entry = results["runs"].setdefault(model, {}).setdefault(str(seed), {})
-                for arm in ARMS:
+                for arm in args.arms.split(","):
                     if arm not in entry:
                         print(f"{model} seed {seed} {arm} ...", flush=True)
                         entry[arm] = run_arm(model, seed, arm, data, args, args.work)
                         save(args.out, results)
-                if "paired" not in entry:
+                if "paired" not in entry and "int8_ptq" in entry:
                     entry["paired"] = paired(model, seed, args.work, data.input_shape)
                     save(args.out, results)
             for model in args.lowbit_models.split(",") if "lowbit" in args.parts else ():
