@@ -1,5 +1,5 @@
 """Benchmark of ``archfit compress``: onnxruntime int8 PTQ vs float, the pipeline (slim -> distil -> int8) vs
-int8 alone vs Torch-Pruning L1 + int8 at 25% of the float model's size, and low-bit passes vs STE.
+int8 alone (post-training, and after QAT) vs Torch-Pruning L1 + int8 at 25% of the float model's size, and low-bit passes vs STE.
 
 Data: Fashion-MNIST at 16x16 with a class-balanced training subset (``--train-subset``, default 3000), the
 validation split cut to 1000 and the test split to 2000 seeded samples (CPU budget: every step evaluates
@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 MODELS = {"resnet20": ("resnet20", {"width": 16}), "mobilenetv2": ("mobilenetv2", {})}
-ARMS = ("float", "int8_ptq", "pipeline", "tp_l1_int8")
+ARMS = ("float", "int8_ptq", "int8_qat", "pipeline", "tp_l1_int8")
 LOWBIT = (("ste", 2), ("sdw", 2), ("ste", 1), ("sdw", 1), ("lbm", 1))
 FIELDS = ("test_acc", "size_bytes", "latency_ms_b1", "latency_ms_b64", "runtime")
 
@@ -68,13 +68,14 @@ def run_arm(model: str, seed: int, arm: str, data, args, work: Path) -> dict:
 
     spec, margs = MODELS[model]
     weights = original(model, seed, data, args, work)
-    steps = {"float": ("export",), "int8_ptq": ("quantize", "export"),
+    steps = {"float": ("export",), "int8_ptq": ("quantize", "export"), "int8_qat": ("quantize", "export"),
              "pipeline": ("slim", "distill", "quantize", "export"),
              "tp_l1_int8": ("slim", "distill", "quantize", "export")}[arm]
-    budget = {"size_bytes": "100%"} if arm in ("float", "int8_ptq") else {"size_bytes": args.budget}
+    budget = {"size_bytes": "100%"} if arm in ("float", "int8_ptq", "int8_qat") else {"size_bytes": args.budget}
     config = CompressConfig(model_args=margs, weights=str(weights), slim_method="l1" if arm == "tp_l1_int8" else "width",
                             supernet_epochs=args.supernet_epochs, evaluations=args.evaluations,
-                            finetune_epochs=args.finetune_epochs, distill_epochs=args.distill_epochs, seed=seed)
+                            finetune_epochs=args.finetune_epochs, distill_epochs=args.distill_epochs,
+                            qat_epochs=args.qat_epochs if arm == "int8_qat" else 0, seed=seed)
     start = time.perf_counter()
     result = compress(spec, data, steps, budget, work / f"{model}-s{seed}" / arm, config, resume=True,
                       log=lambda *a: None)
@@ -85,6 +86,8 @@ def run_arm(model: str, seed: int, arm: str, data, args, work: Path) -> dict:
     quant = next((s for s in result.steps if s["step"] == "quantize"), None)
     if quant:
         row["integer_layers"] = f"{quant['extra']['integer_layers']}/{quant['extra']['weighted_layers']}"
+        if quant["extra"].get("qat"):
+            row["fake_quant_test_acc"] = quant["extra"]["qat"]["fake_quant_test_acc"]
     return row
 
 
@@ -135,10 +138,11 @@ def table(results: dict) -> str:
                 continue
             acc = 100 * np.array([r["test_acc"] for r in rows])
             size = np.mean([r["size_bytes"] for r in rows])
+            fits = "–" if arm == "float" else f"{sum(bool(r.get('fits', True)) for r in rows)}/{len(rows)}"
             lines.append(f"| {model} | {arm} | {acc.mean():.2f} ± {acc.std():.2f} | {size / 1e3:.1f} | "
                          f"{float_size / size:.2f} | {np.mean([r['latency_ms_b1'] for r in rows]):.3f} | "
                          f"{np.mean([r['latency_ms_b64'] for r in rows]):.3f} | "
-                         f"{sum(bool(r.get('fits', True)) for r in rows)}/{len(rows)} | {len(rows)} |")
+                         f"{fits} | {len(rows)} |")
     lines += ["", "| model | seed | float b1 ms | int8 b1 ms | speedup b1 | float b64 ms | int8 b64 ms | speedup b64 |",
               "|---|---|---|---|---|---|---|---|"]
     for model in MODELS:
@@ -174,7 +178,9 @@ def main() -> None:
     parser.add_argument("--finetune-epochs", type=int, default=3)
     parser.add_argument("--distill-epochs", type=int, default=2)
     parser.add_argument("--lowbit-epochs", type=int, default=3)
+    parser.add_argument("--qat-epochs", type=int, default=2, help="epochs of the int8_qat arm")
     parser.add_argument("--lowbit-models", default="resnet20", help="models the low-bit passes run on")
+    parser.add_argument("--arms", default=",".join(ARMS), help="which arms to run (cheap ones first for more seeds)")
     parser.add_argument("--parts", default="arms,lowbit", help="arms (float/int8/pipeline/L1) and/or lowbit")
     parser.add_argument("--merge", type=Path, help="also read runs from this JSON (a --parts lowbit run's --out)")
     parser.add_argument("--summarize", action="store_true")
@@ -191,12 +197,12 @@ def main() -> None:
         for seed in range(args.seeds):
             for model in models if "arms" in args.parts else ():
                 entry = results["runs"].setdefault(model, {}).setdefault(str(seed), {})
-                for arm in ARMS:
+                for arm in args.arms.split(","):
                     if arm not in entry:
                         print(f"{model} seed {seed} {arm} ...", flush=True)
                         entry[arm] = run_arm(model, seed, arm, data, args, args.work)
                         save(args.out, results)
-                if "paired" not in entry:
+                if "paired" not in entry and "int8_ptq" in entry:
                     entry["paired"] = paired(model, seed, args.work, data.input_shape)
                     save(args.out, results)
             for model in args.lowbit_models.split(",") if "lowbit" in args.parts else ():

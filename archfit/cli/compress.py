@@ -1,5 +1,6 @@
-"""``archfit compress``: slim, distil, int8-quantize (onnxruntime) and export a model under a size / FLOPs /
-params / latency budget, every step measured and resumable."""
+"""``archfit compress``: slim, distil, mixed-precision search, int8-quantize (onnxruntime, optionally after
+quantization-aware training) and export a model under a size / FLOPs / params / latency budget, every step
+measured and resumable."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ def add_parser(sub) -> None:
                    help="a layer onnxruntime would not run in int8: keep it float (reported) or refuse")
     for name in ("pretrain_epochs", "supernet_epochs", "evaluations", "finetune_epochs", "distill_epochs"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
+    p.add_argument("--qat-epochs", type=int, default=d.qat_epochs,
+                   help="quantization-aware training epochs before int8 export (0: post-training only)")
+    p.add_argument("--qat-lr", type=float, default=d.qat_lr, help="peak learning rate of QAT")
+    p.add_argument("--mixed-bits", default=",".join(map(str, d.mixed_bits)),
+                   help="mixed step: per-layer weight bit-widths to choose from (32 = float; 8,4,2 = packed sizes)")
+    p.add_argument("--mixed-strategy", default=d.mixed_strategy, help="mixed step: search strategy (random, evolution, ...)")
+    p.add_argument("--mixed-evaluations", type=int, default=d.mixed_evaluations)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -63,7 +71,10 @@ def run(args) -> int:
                             slim_method=args.slim_method, pretrain_epochs=args.pretrain_epochs,
                             supernet_epochs=args.supernet_epochs, evaluations=args.evaluations,
                             finetune_epochs=args.finetune_epochs, distill_epochs=args.distill_epochs, lr=args.lr,
-                            batch_size=args.batch_size, quant=quant, seed=args.seed)
+                            batch_size=args.batch_size, quant=quant, qat_epochs=args.qat_epochs,
+                            qat_lr=args.qat_lr, mixed_bits=_bits(args.mixed_bits),
+                            mixed_strategy=args.mixed_strategy, mixed_evaluations=args.mixed_evaluations,
+                            seed=args.seed)
     budget = {"size_bytes": args.max_size, "flops": args.max_flops, "params": args.max_params,
               "latency_ms": args.max_latency_ms}
     out = args.out or Path("runs") / time.strftime("compress-%Y%m%d-%H%M%S")
@@ -80,3 +91,13 @@ def run(args) -> int:
     print(f"budget {'met' if result.fits else 'NOT met: ' + '; '.join(result.violations)}; "
           f"files, results.json and report.html in {out}")
     return 0 if result.fits else 1
+
+
+def _bits(text: str) -> tuple[int, ...]:
+    try:
+        bits = tuple(int(b) for b in text.split(",") if b.strip())
+    except ValueError:
+        bits = ()
+    if not bits:
+        raise ArchfitError(f"--mixed-bits {text!r} is not a comma-separated list of bit-widths like 32,8 or 8,4,2")
+    return bits

@@ -20,10 +20,10 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from archfit.train.distill import distill_from
 from archfit.data import DataModule
 from archfit.errors import ArchfitError
 from archfit.registry import Registry
+from archfit.train.distill import distill_from
 from archfit.train.trainer import TrainConfig, train
 
 METHODS: Registry = Registry("low-bit method", ("archfit.quantize.ste", "archfit.quantize.sdw",

@@ -19,9 +19,9 @@ from torch import nn
 from archfit.cost.budget import Cost
 from archfit.data import DataModule
 from archfit.errors import ArchfitError
-from archfit.trial import Trial, TrialState
 from archfit.space.base import Arch, Space
 from archfit.train.trainer import accuracy
+from archfit.trial import Trial, TrialState
 
 BITS = (32, 8, 4, 2)
 
@@ -91,12 +91,13 @@ class MixedResult:
 
 
 def search_mixed(model: nn.Module, data: DataModule, max_bytes: float, evaluations: int = 40,
-                 strategy: str = "evolution", seed: int = 0, **strategy_params: Any) -> MixedResult:
+                 strategy: str = "evolution", seed: int = 0, bits: tuple[int, ...] = BITS,
+                 **strategy_params: Any) -> MixedResult:
     """Per-layer bit-widths maximising validation accuracy with ``weight_bytes <= max_bytes``."""
     from archfit.strategy import create_strategy
     from archfit.strategy.base import Problem
 
-    space = MixedPrecisionSpace(model, data.input_shape)
+    space = MixedPrecisionSpace(model, data.input_shape, bits)
     if space.weight_bytes(space.smallest()) > max_bytes:
         raise ArchfitError(f"weight budget {max_bytes:.0f} B cannot be met: all layers at {min(space.bits)} bits "
                            f"still take {space.weight_bytes(space.smallest()):.0f} B")

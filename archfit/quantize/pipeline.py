@@ -51,6 +51,11 @@ class CompressConfig:
     lr: float = 0.05
     batch_size: int = 64
     quant: QuantConfig = field(default_factory=QuantConfig)
+    qat_epochs: int = 0  # > 0: quantization-aware training before int8 export (quantize step, see qat.py)
+    qat_lr: float = 0.005
+    mixed_bits: tuple[int, ...] = (32, 8)  # mixed step: per-layer weight bit-widths (32 = float, kept float in int8)
+    mixed_strategy: str = "evolution"  # any registered strategy (archfit.strategy), e.g. random, evolution
+    mixed_evaluations: int = 20
     latency_threads: int = 1
     seed: int = 0
 
@@ -82,6 +87,7 @@ class Context:
     out: Path
     original: nn.Module
     slim_bounds: dict[str, float]
+    bounds: dict[str, float] = field(default_factory=dict)  # the absolute budget (mixed step: size_bytes)
     log: Any = print
     last_metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -92,10 +98,15 @@ def validate(config: CompressConfig) -> None:
         raise ArchfitError(f"--steps {unknown[0] if unknown else ''!r} is not one of {list(STEPS)}")
     if list(config.steps) != sorted(config.steps, key=STEPS.index) or len(set(config.steps)) != len(config.steps):
         raise ArchfitError(f"--steps {','.join(config.steps)} must be in the order {','.join(STEPS)}, each once")
+    if "mixed" in config.steps and "size_bytes" not in {k for k, v in config.budget.items() if v is not None}:
+        raise ArchfitError("the mixed step searches bit-widths under a size budget: give --max-size")
+    if config.qat_epochs and "quantize" not in config.steps:
+        raise ArchfitError(f"--qat-epochs {config.qat_epochs} needs the quantize step in --steps")
     if "slim" in config.steps and not isinstance(config.model, str):
         raise ArchfitError("the slim step needs the model as a spec (a built-in name or package.module:Class), "
                            "not a module object; drop 'slim' from the steps or pass a spec")
-    if min(config.pretrain_epochs, config.distill_epochs, config.finetune_epochs, config.supernet_epochs) < 0:
+    if min(config.pretrain_epochs, config.distill_epochs, config.finetune_epochs, config.supernet_epochs,
+           config.qat_epochs) < 0:
         raise ArchfitError("epochs must be >= 0")
 
 
@@ -191,7 +202,7 @@ def compress(model: Any, data: DataModule | str, steps: tuple[str, ...] | str = 
         if saved.get("key") != config.key():
             raise ArchfitError(f"--resume: {out} was made with other settings; use a new --out")
     atomic_write_json(out / "config.json", {"key": config.key(), **json.loads(json.dumps(asdict(config), default=str))})
-    ctx = Context(config, data, out, template, slim_bounds(config, bounds, original_cost), log)
+    ctx = Context(config, data, out, template, slim_bounds(config, bounds, original_cost), bounds, log)
     state, rows = _original(ctx, template, steps_dir), []
     ctx.original = copy.deepcopy(state.model).eval()
     rows.append(_saved_row(steps_dir, 0, "original"))

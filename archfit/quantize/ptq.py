@@ -12,6 +12,7 @@ x86-64 here: the QOperator format and U8S8 (uint8 activations, int8 weights). Wi
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,8 @@ import numpy as np
 from archfit.data.base import Split
 from archfit.errors import ArchfitError
 from archfit.onnx_io import require_onnxruntime
-from archfit.quantize.inspect import LayerQuant, layer_report, module_name, weighted_nodes
+from archfit.quantize.compact import compact
+from archfit.quantize.inspect import LayerQuant, layer_report, module_name, op_counts, weighted_nodes
 from archfit.quantize.runtime import float_onnx
 
 FORMATS = ("qoperator", "qdq")
@@ -98,9 +100,11 @@ def calibration_inputs(split: Split, samples: int, seed: int = 0) -> np.ndarray:
     return split.x[np.sort(index)].numpy()
 
 
-def quantize_onnx(float_bytes: bytes, calibration: np.ndarray, config: QuantConfig = QuantConfig()) -> Quantized:
+def quantize_onnx(float_bytes: bytes, calibration: np.ndarray, config: QuantConfig = QuantConfig(),
+                  ranges: Callable[[bytes], dict[str, tuple[float, float]]] | None = None) -> Quantized:
     """Static int8 quantization of a float ONNX model; raises when ``config.unsupported == "refuse"`` and a
-    weighted layer (not listed in ``keep_float``) would still run in float."""
+    weighted layer (not listed in ``keep_float``) would still run in float. ``ranges`` maps the pre-processed
+    float graph to activation ranges {tensor: (lo, hi)} that replace calibrated ones (QAT's learned ranges)."""
     require_onnxruntime("int8 quantization")
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -114,28 +118,39 @@ def quantize_onnx(float_bytes: bytes, calibration: np.ndarray, config: QuantConf
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[config.calibration]
     fmt = QuantFormat.QOperator if config.format == "qoperator" else QuantFormat.QDQ
+    overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
+                 for name, (lo, hi) in (ranges(float_bytes) if ranges else {}).items()}
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
         src.write_bytes(float_bytes)
         try:
             quantize_static(str(src), str(dst), _reader(calibration), quant_format=fmt, per_channel=config.per_channel,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method,
-                            nodes_to_exclude=[names[k] for k in config.keep_float])
+                            nodes_to_exclude=[names[k] for k in config.keep_float],
+                            extra_options={"TensorQuantOverrides": overrides} if overrides else None)
         except Exception as exc:  # noqa: BLE001 -- onnxruntime raises many kinds
             reason = (str(exc).strip().splitlines() or [""])[0][:160]
             raise ArchfitError(f"onnxruntime could not quantize the model ({type(exc).__name__}: {reason})") from None
         quant_bytes = dst.read_bytes()
     layers = layer_report(float_bytes, quant_bytes)
+    quant_bytes = _compacted(quant_bytes)
     stuck = [r for r in layers if not r.integer and r.layer not in config.keep_float]
     if stuck and config.unsupported == "refuse":
         raise ArchfitError(f"layer {stuck[0].layer!r} ({stuck[0].float_op}) would run in float in onnxruntime "
                            f"(as {stuck[0].runs_as}; {len(stuck)} such layers); keep it float with --keep-float "
                            f"{stuck[0].layer} or allow float layers with --unsupported float")
-    return Quantized(quant_bytes, float_bytes, layers)
+    return Quantized(quant_bytes, compact(float_bytes), layers)
+
+
+def _compacted(quant_bytes: bytes) -> bytes:
+    """``compact``-ed int8 bytes, kept only if onnxruntime executes the same ops for them (the per-layer verdict
+    was read on the uncompacted file, whose tensor names tie fused nodes to layers)."""
+    small = compact(quant_bytes)
+    return small if op_counts(small) == op_counts(quant_bytes) else quant_bytes
 
 
 def quantize_model(model, calibration_split: Split, input_shape: tuple[int, ...],
-                   config: QuantConfig = QuantConfig()) -> Quantized:
+                   config: QuantConfig = QuantConfig(), ranges=None) -> Quantized:
     """A PyTorch model -> its int8 ONNX model, calibrated on ``calibration_split`` (use the training split)."""
     inputs = calibration_inputs(calibration_split, config.calibration_samples, config.seed)
-    return quantize_onnx(float_onnx(model, input_shape), inputs, config)
+    return quantize_onnx(float_onnx(model, input_shape), inputs, config, ranges)

@@ -24,7 +24,10 @@ RUNTIME = "onnxruntime"
 
 
 def float_onnx(model: nn.Module, input_shape: tuple[int, ...], opset: int = 17) -> bytes:
-    """Serialized float ONNX of ``model`` in eval mode: input "input" and output "logits", batch symbolic."""
+    """Serialized float ONNX of ``model`` in eval mode: input "input" and output "logits", batch symbolic,
+    ``compact``-ed like the int8 file (no value_info, short tensor names) so that sizes compare fairly."""
+    from archfit.quantize.compact import compact
+
     was_training = model.training
     model.eval()
     buffer = io.BytesIO()
@@ -41,7 +44,7 @@ def float_onnx(model: nn.Module, input_shape: tuple[int, ...], opset: int = 17) 
                            "the int8 flow needs an ONNX-exportable model") from None
     finally:
         model.train(was_training)
-    return buffer.getvalue()
+    return compact(buffer.getvalue())
 
 
 def session(model_bytes: bytes, threads: int = 1, optimized_path: str | None = None):

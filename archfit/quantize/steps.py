@@ -1,4 +1,4 @@
-"""The steps of ``archfit compress``, each ``(state, context) -> state``: slim, distill, quantize, export.
+"""The steps of ``archfit compress``, each ``(state, context) -> state``: slim, distill, mixed, quantize, export.
 
 A step returns the model it leaves (float PyTorch) and, from ``quantize`` on, the int8 ONNX bytes; the
 pipeline measures every step the same way (``measure``) and saves it atomically for ``--resume``.
@@ -7,7 +7,7 @@ pipeline measures every step the same way (``measure``) and saves it atomically 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from archfit.train.distill import distill_from
 from archfit.cost import count_flops, count_params
 from archfit.data import DataModule
 from archfit.errors import ArchfitError
@@ -23,9 +22,10 @@ from archfit.io import atomic_write_bytes, atomic_write_json, save_tensors
 from archfit.quantize.inspect import summary
 from archfit.quantize.ptq import QuantConfig, quantize_model
 from archfit.quantize.runtime import RUNTIME, float_onnx, ort_accuracy, ort_latency_ms
+from archfit.train.distill import distill_from
 from archfit.train.trainer import TrainConfig, accuracy, train
 
-STEPS = ("slim", "distill", "quantize", "export")
+STEPS = ("slim", "distill", "mixed", "quantize", "export")
 
 
 @dataclass
@@ -92,16 +92,50 @@ def distill_step(state: State, ctx) -> State:
     return State(state.model.eval(), None, {"epochs": c.distill_epochs})
 
 
+def mixed_step(state: State, ctx) -> State:
+    """Per-layer weight bit-widths (``mixed_bits``) searched with a registered strategy to maximise validation
+    accuracy with the packed weight bytes (``MixedPrecisionSpace.weight_bytes``) within ``--max-size``. The model
+    passed on has its weights rounded to the chosen grids; layers left at 32 bits stay float in the quantize
+    step (``keep_float``), so with ``mixed_bits=(32, 8)`` the choice is which layers onnxruntime runs in int8."""
+    from archfit.quantize.mixed import MixedPrecisionSpace, search_mixed
+
+    c = ctx.config
+    result = search_mixed(state.model, ctx.data, ctx.bounds["size_bytes"], c.mixed_evaluations, c.mixed_strategy,
+                          c.seed, bits=tuple(c.mixed_bits))
+    space = MixedPrecisionSpace(state.model, ctx.data.input_shape, tuple(c.mixed_bits))
+    float_layers = sorted(name for name, bits in result.arch.items() if int(bits) >= 32)
+    ctx.log(f"mixed: bits {dict(result.arch)}, packed weights {result.weight_bytes:.0f} B, "
+            f"valid acc {result.valid_acc:.4f}")
+    return State(space.build(result.arch), None, {"bits": dict(result.arch), "packed_bytes": result.weight_bytes,
+                                                  "valid_acc": result.valid_acc, "float_layers": float_layers,
+                                                  "strategy": c.mixed_strategy, "evaluations": c.mixed_evaluations})
+
+
 def quantize_step(state: State, ctx) -> State:
-    """onnxruntime static int8 quantization calibrated on the training split; per-layer verdict kept."""
+    """onnxruntime static int8 quantization calibrated on the training split; per-layer verdict kept. With
+    ``qat_epochs`` the model is first fine-tuned with fake quantization and the int8 file uses its learned
+    activation ranges; the model passed on holds the QAT weights (BatchNorm folded into identities)."""
     quant: QuantConfig = ctx.config.quant
-    result = quantize_model(state.model, ctx.data.train, ctx.data.input_shape, quant)
-    ctx.log("quantize: " + summary(result.layers))
-    return State(state.model, result.model_bytes,
+    mixed_float = tuple(state.extra.get("float_layers", ()))  # layers the mixed step left at 32 bits
+    if mixed_float:
+        quant = replace(quant, keep_float=tuple(dict.fromkeys(quant.keep_float + mixed_float)))
+    model, ranges, qat_info = state.model, None, {}
+    if ctx.config.qat_epochs:
+        from archfit.quantize.qat import QATConfig, qat_train, tensor_ranges, write_back
+
+        qat = qat_train(state.model, ctx.data, QATConfig(epochs=ctx.config.qat_epochs, lr=ctx.config.qat_lr,
+                                                         batch_size=ctx.config.batch_size, seed=ctx.config.seed))
+        model, ranges = write_back(state.model, qat), tensor_ranges(qat, ctx.data.train.x[:64])
+        qat_info = {"epochs": ctx.config.qat_epochs, "lr": ctx.config.qat_lr,
+                    "fake_quant_test_acc": accuracy(qat, ctx.data.test)}
+    result = quantize_model(model, ctx.data.train, ctx.data.input_shape, quant, ranges=ranges)
+    ctx.log("quantize: " + summary(result.layers) + (f"; QAT fake-quant test acc "
+                                                     f"{qat_info['fake_quant_test_acc']:.4f}" if qat_info else ""))
+    return State(model, result.model_bytes,
                  {"layers": [r.to_dict() for r in result.layers], "integer_layers": result.integer_layers,
                   "weighted_layers": len(result.layers), "summary": summary(result.layers),
                   "format": quant.format, "per_channel": quant.per_channel, "calibration": quant.calibration,
-                  "calibration_samples": quant.calibration_samples})
+                  "calibration_samples": quant.calibration_samples, "qat": qat_info})
 
 
 def export_step(state: State, ctx) -> State:
@@ -134,4 +168,5 @@ def export_step(state: State, ctx) -> State:
         p.name for p in out.iterdir() if p.name.startswith("model."))})
 
 
-RUNNERS = {"slim": slim_step, "distill": distill_step, "quantize": quantize_step, "export": export_step}
+RUNNERS = {"slim": slim_step, "distill": distill_step, "mixed": mixed_step, "quantize": quantize_step,
+           "export": export_step}
