@@ -126,35 +126,56 @@ def summary(records: list[dict], key: str) -> str:
 
 
 def lut_part(args) -> None:
-    """Lookup-table latency (sum of per-block entries) vs the measured latency of 30 random chain networks."""
+    """Lookup-table latency (fixed part + sum of per-block entries) vs the measured latency of random chain
+    networks, batch 1, eager PyTorch, 1 thread. The machine is shared, so table and networks are measured
+    in alternating rounds and each entry / network is the median over rounds (load drifts cancel)."""
     from archfit.cost.latency import measure_latency
     from archfit.differentiable.chain_supernet import ChainSupernet
-    from archfit.differentiable.latency_table import measure_table
+    from archfit.differentiable.latency_table import LatencyTable, measure_table
 
     space = create_space("chain", input_shape=[1, 16, 16], num_classes=10, widths=[1.0])
     torch.manual_seed(0)
     supernet = ChainSupernet(space).eval()
-    begun = time.perf_counter()
-    table = measure_table(supernet, "torch", threads=1, min_seconds=0.1)
-    table_s = time.perf_counter() - begun
-    rng, rows = np.random.default_rng(0), []
-    for _ in range(args.lut_archs):
-        arch = space.sample(rng)
-        model = space.build(arch)
-        measured = measure_latency(model, space.input_shape, threads=1, runtime="torch", min_seconds=0.2).median_ms
-        predicted = table.predict(supernet, arch)
-        rows.append({"arch": dict(arch), "predicted_ms": predicted, "measured_ms": measured,
-                     "abs_error_pct": 100 * abs(predicted - measured) / measured})
-    errors = [r["abs_error_pct"] for r in rows]
-    result = {"space": space.spec(), "runtime": "torch", "threads": 1, "batch": 1, "table_entries": len(table.entries),
-              "table_seconds": table_s, "median_abs_error_pct": float(np.median(errors)),
-              "p90_abs_error_pct": float(np.percentile(errors, 90)),
+    rng = np.random.default_rng(0)
+    archs = [space.sample(rng) for _ in range(args.lut_archs)]
+    models = [space.build(arch).eval() for arch in archs]
+    tables, measured, begun = [], [], time.perf_counter()
+    for r in range(args.lut_rounds):
+        tables.append(measure_table(supernet, "torch", threads=1, min_seconds=0.05))
+        measured.append([measure_latency(m, space.input_shape, threads=1, min_seconds=0.1).median_ms for m in models])
+        print(f"    round {r + 1}/{args.lut_rounds} done at {time.perf_counter() - begun:.0f}s", flush=True)
+    table = LatencyTable("torch", 1, float(np.median([t.fixed_ms for t in tables])),
+                         {k: float(np.median([t.entries[k] for t in tables])) for k in tables[0].entries},
+                         float(np.median([t.call_ms for t in tables])))
+    net_ms = np.median(np.array(measured), axis=0)
+    rows = []
+    for arch, ms in zip(archs, net_ms):
+        predicted, naive = table.predict(supernet, arch), table.predict(supernet, arch, per_call=False)
+        rows.append({"arch": dict(arch), "blocks": len(space.plan(arch)), "predicted_ms": predicted,
+                     "naive_sum_ms": naive, "measured_ms": float(ms),
+                     "abs_error_pct": 100 * abs(predicted - ms) / ms, "naive_abs_error_pct": 100 * abs(naive - ms) / ms})
+
+    def errors(key: str) -> dict:
+        values = [r[key] for r in rows]
+        return {"median": float(np.median(values)), "p90": float(np.percentile(values, 90))}
+
+    per_round = [float(np.median([100 * abs(t.predict(supernet, a) - m) / m for a, m in zip(archs, ms)]))
+                 for t, ms in zip(tables, measured)]
+    result = {"space": space.spec(), "runtime": "torch (eager, inference_mode)", "threads": 1, "batch": 1,
+              "rounds": args.lut_rounds, "table_entries": len(table.entries), "fixed_ms": table.fixed_ms,
+              "call_ms": table.call_ms, "seconds": time.perf_counter() - begun,
+              "median_abs_error_pct": errors("abs_error_pct")["median"], "p90_abs_error_pct": errors("abs_error_pct")["p90"],
+              "naive_median_abs_error_pct": errors("naive_abs_error_pct")["median"],
+              "per_round_median_abs_error_pct": per_round,
               "mean_signed_error_pct": float(np.mean([100 * (r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"]
                                                       for r in rows])), "rows": rows}
-    print("| archs | table entries | median abs error % | p90 abs error % | mean signed error % |")
-    print("|---|---|---|---|---|")
-    print(f"| {len(rows)} | {len(table.entries)} | {result['median_abs_error_pct']:.1f} | "
-          f"{result['p90_abs_error_pct']:.1f} | {result['mean_signed_error_pct']:+.1f} |")
+    print("| archs | rounds | table entries | per-call overhead ms | median abs error % (naive sum) | "
+          "median abs error % (table model) | p90 % | per-round medians % | mean signed % |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {len(rows)} | {args.lut_rounds} | {len(table.entries)} | {table.call_ms:.4f} | "
+          f"{result['naive_median_abs_error_pct']:.1f} | {result['median_abs_error_pct']:.1f} | "
+          f"{result['p90_abs_error_pct']:.1f} | {', '.join(f'{v:.1f}' for v in per_round)} | "
+          f"{result['mean_signed_error_pct']:+.1f} |")
     merge_result(args.out, "lut", result)
 
 
@@ -235,6 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["search", "lut", "darts-space", "darts-search"], default="search")
     parser.add_argument("--lut-archs", type=int, default=30)
+    parser.add_argument("--lut-rounds", type=int, default=3, help="alternating table / network timing rounds")
     parser.add_argument("--naslib", type=Path, default=ROOT.parent / "shared" / "naslib" / "zc_nasbench301_cifar10.json")
     parser.add_argument("--methods", default="dartspt,pcdarts,gdas,sharpdarts,darts")
     parser.add_argument("--seeds", default="0,1,2")
@@ -259,7 +281,7 @@ def main() -> None:
     table = Table(args.table, space)
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     config = {k: v for k, v in vars(args).items()
-              if k not in ("methods", "seeds", "cache", "out", "no_random", "part", "lut_archs", "naslib",
+              if k not in ("methods", "seeds", "cache", "out", "no_random", "part", "lut_archs", "lut_rounds", "naslib",
                            "summary_only")}
     config = json.loads(json.dumps(config, default=str))
     if cache.get("config", config) != config:
