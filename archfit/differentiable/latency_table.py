@@ -9,6 +9,7 @@ real at the end. ``bench/differentiable.py --part lut`` compares predicted and m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -51,13 +52,20 @@ class LatencyTable:
         return self.fixed_ms + sum(used) - overhead
 
 
+Timer = Callable[[nn.Module, tuple[int, ...]], float]  # (module, input shape without batch) -> ms
+
+
 def measure_table(supernet: ChainSupernet, runtime: str = "torch", threads: int = 1,
-                  min_seconds: float = 0.05) -> LatencyTable:
-    """Time every candidate block of ``supernet`` at its position, and the stem + head."""
+                  min_seconds: float = 0.05, timer: Timer | None = None) -> LatencyTable:
+    """Time every candidate block of ``supernet`` at its position, the stem + head, and one empty call.
+    ``timer`` replaces ``measure_latency``'s wall-clock median (e.g. a thread-CPU-time clock on a shared
+    machine, where a long call is preempted more often than a short one and wall medians stop adding up)."""
     space = supernet.space
     table = LatencyTable(runtime, threads)
 
     def timed(module: nn.Module, shape: tuple[int, ...]) -> float:
+        if timer is not None:
+            return timer(module, shape)
         return measure_latency(module, shape, threads=threads, runtime=runtime, min_seconds=min_seconds).median_ms
 
     spatial = len(space.input_shape) - 1
