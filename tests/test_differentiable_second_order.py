@@ -26,13 +26,13 @@ def toy_data(n: int = 64, seed: int = 0):
     return make_module("toy", x, y, x[:16], y[:16])
 
 
-def setup(order: int):
+def setup(order: int, fd_scale: float = 1e-6):
     torch.manual_seed(0)
     space = create_space("nb201", input_shape=[1, 8, 8], num_classes=3, channels=4, cells=1)
     supernet = Nb201Supernet(space).double()
     with torch.no_grad():
         supernet.alpha.normal_(0, 0.5)
-    method = create_method("darts", order=order)
+    method = create_method("darts", order=order, fd_scale=fd_scale)
     loop = BilevelLoop(supernet, method, toy_data(), DiffSettings(epochs=1, batch_size=16, weight_lr=0.1))
     method.start(loop)
     method.begin_epoch(0)
@@ -55,7 +55,7 @@ def exact_unrolled_gradient(supernet, method, weights_batch, arch_batch, xi: flo
 
 
 def test_second_order_gradient_matches_the_unrolled_oracle_and_differs_from_first_order():
-    supernet, method, (wb, ab) = setup(order=2)
+    supernet, method, (wb, ab) = setup(order=2)  # a tiny perturbation: the finite difference is exact here
     before = {k: v.clone() for k, v in supernet.state_dict().items()}
     second = method.arch_gradient(0.0, wb, ab)[0]
     after = supernet.state_dict()
@@ -70,7 +70,7 @@ def test_second_order_gradient_matches_the_unrolled_oracle_and_differs_from_firs
 
 def test_darts2_moves_alpha_and_derives_a_valid_arch():
     space = create_space("nb201", input_shape=[1, 8, 8], num_classes=3, channels=4, cells=1)
-    outcome = differentiable_search(space, toy_data(80), "darts2", DiffSettings(epochs=2, batch_size=16,
+    outcome = differentiable_search(space, toy_data(48), "darts2", DiffSettings(epochs=1, batch_size=16,
                                                                                 arch_lr=0.05, eval_samples=32))
     last = np.array(outcome.alpha_history[-1])
     assert not np.allclose(last, last[:, :1]) and space.is_valid(outcome.arch)
