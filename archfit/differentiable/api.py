@@ -91,5 +91,8 @@ def write_outputs(out: Path, outcome: DiffOutcome, supernet: torch.nn.Module) ->
     if outcome.alpha_history:
         atomic_write_bytes(out / "alpha.png", plots.alpha_plot(outcome.alpha_history, list(supernet.edge_names),
                                                                list(supernet.ops)))
-    if hasattr(supernet, "edges"):  # a cell space: draw the derived cell
-        atomic_write_bytes(out / "cell.png", plots.cell_plot(supernet.edges, outcome.extras["derived_ops"]))
+    if hasattr(supernet, "edges"):  # a cell space: draw the derived cell (DARTS: cell.png normal, cell_reduce.png)
+        groups = getattr(supernet, "cell_groups", {"cell": slice(None)})
+        for k, (name, rows) in enumerate(groups.items()):
+            atomic_write_bytes(out / ("cell.png" if k == 0 else f"cell_{name}.png"),
+                               plots.cell_plot(supernet.edges[rows], outcome.extras["derived_ops"][rows]))

@@ -46,6 +46,7 @@ class DartsSupernet(nn.Module):
         self.space = space
         self.ops = ("none", *NASLIB_OPS)
         self.edges = CELL_EDGES + CELL_EDGES
+        self.cell_groups = {"normal": slice(0, len(CELL_EDGES)), "reduce": slice(len(CELL_EDGES), None)}  # plots
         self.edge_names = tuple(f"{cell}.n{to}<-{src}" for cell in CELLS for to, src in CELL_EDGES)
         self.state = EdgeState()
 
