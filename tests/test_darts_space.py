@@ -107,7 +107,7 @@ def test_supernet_derivation_keeps_the_two_strongest_edges_per_node(space):
 
 
 @pytest.mark.parametrize("method", ["gdas"])  # one path per edge: seconds; darts/pcdarts run in the bench
-def test_search_on_the_darts_space_derives_a_genotype_that_builds_and_trains(method):
+def test_search_on_the_darts_space_derives_a_genotype_that_builds_and_trains(method, tmp_path):
     from archfit.data.base import make_module
     from archfit.differentiable import DiffSettings, differentiable_search
 
@@ -117,7 +117,9 @@ def test_search_on_the_darts_space_derives_a_genotype_that_builds_and_trains(met
     data = make_module("tiny", x, y, x[:8], y[:8])
     space = create_space("darts", input_shape=[1, 8, 8], num_classes=3, channels=4, layers=3)
     outcome = differentiable_search(space, data, method, DiffSettings(
-        epochs=1, batch_size=16, arch_lr=0.05, eval_samples=16, method_params={"k": 2} if method == "pcdarts" else {}))
+        epochs=1, batch_size=16, arch_lr=0.05, eval_samples=16, method_params={"k": 2} if method == "pcdarts" else {}),
+        out=tmp_path)
+    assert (tmp_path / "cell.png").exists() and (tmp_path / "cell_reduce.png").exists()
     last = np.array(outcome.alpha_history[-1])
     assert last.shape == (28, 8) and not np.allclose(last, last[:, :1])
     assert space.is_valid(outcome.arch) and space.parse(space.format(outcome.arch)) == outcome.arch
