@@ -12,6 +12,9 @@ Resumable: every (method, seed) result is cached in the JSON cache as soon as it
 Two more parts:
     python bench/differentiable.py --part lut          # ProxylessNAS table: predicted vs measured, 30 chains
     python bench/differentiable.py --part darts-space  # all 725 NAS-Bench-301 genotypes parse, build, count
+    python bench/differentiable.py --part darts-search --methods darts,pcdarts --train-subset 500 --epochs 1
+                                                       # DARTS-space searches; derived genotypes train
+Each part merges its result into the same JSON (``--out``) under its own key.
 """
 
 from __future__ import annotations
@@ -105,6 +108,16 @@ def run_random(seed: int, budget_s: float, space, data, table: Table, args) -> d
             "wall_s": wall, "budget_s": budget_s, "archs_tried": tried}
 
 
+PARTS = ("darts_space", "darts_search", "lut", "proxyless")  # keys of the other parts in the result JSON
+
+
+def merge_result(path: Path, key: str, value: dict) -> None:
+    """Write one part's result under ``key`` of the result JSON, keeping every other part's."""
+    result = json.loads(path.read_text()) if path.exists() else {}
+    result[key] = value
+    atomic_write_json(path, result)
+
+
 def summary(records: list[dict], key: str) -> str:
     values = [r[key] for r in records]
     if len(values) == 1:
@@ -112,76 +125,163 @@ def summary(records: list[dict], key: str) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
+def cpu_timer(module: torch.nn.Module, shape: tuple[int, ...], min_seconds: float = 0.05) -> float:
+    """Median thread-CPU milliseconds of a batch-1 forward (eager, inference mode, 1 thread), after a warm-up
+    of 10 passes: the latency on an idle core, which a shared machine's wall clock cannot give for calls
+    longer than a scheduler slice."""
+    example, times = torch.randn(1, *shape), []
+    module.eval()
+    with torch.inference_mode():
+        for _ in range(10):
+            module(example)
+        while len(times) < 30 or sum(times) < min_seconds * 1e3:
+            begin = time.thread_time_ns()
+            module(example)
+            times.append((time.thread_time_ns() - begin) / 1e6)
+    return float(np.median(times))
+
+
 def lut_part(args) -> None:
-    """Lookup-table latency (sum of per-block entries) vs the measured latency of 30 random chain networks."""
+    """Lookup-table latency (fixed part + sum of per-block entries) vs the measured latency of random chain
+    networks, batch 1, eager PyTorch, 1 thread. The machine is shared, so table and networks are measured
+    in alternating rounds and each entry / network is the median over rounds (load drifts cancel). Two
+    clocks: the wall-clock median of ``archfit.cost.latency`` (what ``--max-latency-ms`` uses) and the
+    thread CPU time (what the networks cost on an idle core)."""
     from archfit.cost.latency import measure_latency
     from archfit.differentiable.chain_supernet import ChainSupernet
-    from archfit.differentiable.latency_table import measure_table
+    from archfit.differentiable.latency_table import LatencyTable, measure_table
 
     space = create_space("chain", input_shape=[1, 16, 16], num_classes=10, widths=[1.0])
     torch.manual_seed(0)
     supernet = ChainSupernet(space).eval()
+    rng = np.random.default_rng(0)
+    archs = [space.sample(rng) for _ in range(args.lut_archs)]
+    models = [space.build(arch).eval() for arch in archs]
+    clocks = {"wall": lambda m, shape: measure_latency(m, shape, threads=1, min_seconds=0.1).median_ms,
+              "cpu": cpu_timer}
+    tables = {c: [] for c in clocks}
+    measured = {c: [] for c in clocks}
     begun = time.perf_counter()
-    table = measure_table(supernet, "torch", threads=1, min_seconds=0.1)
-    table_s = time.perf_counter() - begun
-    rng, rows = np.random.default_rng(0), []
-    for _ in range(args.lut_archs):
-        arch = space.sample(rng)
-        model = space.build(arch)
-        measured = measure_latency(model, space.input_shape, threads=1, runtime="torch", min_seconds=0.2).median_ms
-        predicted = table.predict(supernet, arch)
-        rows.append({"arch": dict(arch), "predicted_ms": predicted, "measured_ms": measured,
-                     "abs_error_pct": 100 * abs(predicted - measured) / measured})
-    errors = [r["abs_error_pct"] for r in rows]
-    result = {"space": space.spec(), "runtime": "torch", "threads": 1, "batch": 1, "table_entries": len(table.entries),
-              "table_seconds": table_s, "median_abs_error_pct": float(np.median(errors)),
-              "p90_abs_error_pct": float(np.percentile(errors, 90)),
-              "mean_signed_error_pct": float(np.mean([100 * (r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"]
-                                                      for r in rows])), "rows": rows}
-    print("| archs | table entries | median abs error % | p90 abs error % | mean signed error % |")
-    print("|---|---|---|---|---|")
-    print(f"| {len(rows)} | {len(table.entries)} | {result['median_abs_error_pct']:.1f} | "
-          f"{result['p90_abs_error_pct']:.1f} | {result['mean_signed_error_pct']:+.1f} |")
-    atomic_write_json(args.out.with_name("differentiable_lut.json"), result)
+    for r in range(args.lut_rounds):
+        for clock, timer in clocks.items():  # alternating clocks and table / networks within a round
+            tables[clock].append(measure_table(supernet, "torch", threads=1, min_seconds=0.05,
+                                               timer=None if clock == "wall" else timer))
+            measured[clock].append([timer(m, space.input_shape) for m in models])
+        print(f"    round {r + 1}/{args.lut_rounds} done at {time.perf_counter() - begun:.0f}s", flush=True)
+    result = {"space": space.spec(), "runtime": "torch (eager, inference_mode)", "threads": 1, "batch": 1,
+              "rounds": args.lut_rounds, "archs": len(archs), "clocks": {}}
+    print("| clock | archs | rounds | table entries | median abs error % (sum of entries) | median abs error % "
+          "(call overhead once) | p90 % | per-round medians % | mean signed % |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for clock in clocks:
+        runs = tables[clock]
+        table = LatencyTable("torch", 1, float(np.median([t.fixed_ms for t in runs])),
+                             {k: float(np.median([t.entries[k] for t in runs])) for k in runs[0].entries},
+                             float(np.median([t.call_ms for t in runs])))
+        net_ms = np.median(np.array(measured[clock]), axis=0)
+        rows = []
+        for arch, ms in zip(archs, net_ms):
+            predicted, naive = table.predict(supernet, arch), table.predict(supernet, arch, per_call=False)
+            rows.append({"arch": dict(arch), "blocks": len(space.plan(arch)), "predicted_ms": predicted,
+                         "naive_sum_ms": naive, "measured_ms": float(ms),
+                         "abs_error_pct": 100 * abs(predicted - ms) / ms, "signed_error_pct": 100 * (predicted - ms) / ms,
+                         "naive_abs_error_pct": 100 * abs(naive - ms) / ms})
+        per_round = [float(np.median([100 * abs(t.predict(supernet, a) - m) / m for a, m in zip(archs, ms)]))
+                     for t, ms in zip(runs, measured[clock])]
+        entry = {"table_entries": len(table.entries), "fixed_ms": table.fixed_ms, "call_ms": table.call_ms,
+                 "median_abs_error_pct": float(np.median([r["abs_error_pct"] for r in rows])),
+                 "p90_abs_error_pct": float(np.percentile([r["abs_error_pct"] for r in rows], 90)),
+                 "naive_median_abs_error_pct": float(np.median([r["naive_abs_error_pct"] for r in rows])),
+                 "per_round_median_abs_error_pct": per_round,
+                 "mean_signed_error_pct": float(np.mean([r["signed_error_pct"] for r in rows])),
+                 "measured_ms_range": [float(net_ms.min()), float(net_ms.max())], "rows": rows}
+        result["clocks"][clock] = entry
+        print(f"| {clock} | {len(rows)} | {args.lut_rounds} | {len(table.entries)} | "
+              f"{entry['naive_median_abs_error_pct']:.1f} | {entry['median_abs_error_pct']:.1f} | "
+              f"{entry['p90_abs_error_pct']:.1f} | {', '.join(f'{v:.1f}' for v in per_round)} | "
+              f"{entry['mean_signed_error_pct']:+.1f} |")
+    result["seconds"] = time.perf_counter() - begun
+    merge_result(args.out, "lut", result)
 
 
 def darts_space_part(args) -> None:
-    """Every genotype of NASLib's NAS-Bench-301 file: parse, build (meta device), count FLOPs and params,
-    and compare with NASLib's own flops/params columns by rank correlation."""
+    """Every genotype of NASLib's NAS-Bench-301 file: parse, write back identically, build (meta device),
+    count FLOPs and params, and compare with NASLib's own flops/params columns by rank correlation."""
     from scipy.stats import spearmanr
 
     from archfit.cost.flops import count_flops, count_params
 
     records = json.loads(args.naslib.read_text())["cifar10"]
     space = create_space("darts", input_shape=[3, 32, 32], num_classes=10, channels=32, layers=8)
-    ours_f, ours_p, theirs_f, theirs_p, begun = [], [], [], [], time.perf_counter()
+    ours_f, ours_p, theirs_f, theirs_p, failures, begun = [], [], [], [], [], time.perf_counter()
+    counts = {"parsed": 0, "round_trip": 0, "valid": 0, "built_and_counted": 0}
     for text, entry in records.items():
-        arch = space.validate(space.parse(text))
-        assert space.format(space.parse(text)) == text
-        with torch.device("meta"):
-            model = space.build(arch)
-        ours_f.append(count_flops(model, space.input_shape) / 1e6)
-        ours_p.append(count_params(model) / 1e6)
+        try:
+            arch = space.parse(text)
+            counts["parsed"] += 1
+            counts["round_trip"] += space.format(arch) == text
+            counts["valid"] += space.is_valid(space.validate(arch))
+            with torch.device("meta"):
+                model = space.build(arch)
+            flops, params = count_flops(model, space.input_shape) / 1e6, count_params(model) / 1e6
+        except Exception as exc:  # noqa: BLE001 - a benchmark counts failures instead of stopping
+            failures.append({"genotype": text, "error": f"{type(exc).__name__}: {exc}"[:200]})
+            continue
+        counts["built_and_counted"] += 1
+        ours_f.append(flops)
+        ours_p.append(params)
         theirs_f.append(entry["flops"]["score"])
         theirs_p.append(entry["params"]["score"])
-    result = {"genotypes": len(records), "seconds": time.perf_counter() - begun,
+    result = {"genotypes": len(records), **counts, "failures": failures[:10],
+              "space": space.spec(), "seconds": time.perf_counter() - begun,
               "spearman_flops": float(spearmanr(ours_f, theirs_f)[0]),
               "spearman_params": float(spearmanr(ours_p, theirs_p)[0]),
               "median_ratio_flops": float(np.median(np.array(ours_f) / np.array(theirs_f))),
               "median_ratio_params": float(np.median(np.array(ours_p) / np.array(theirs_p))),
               "ours_mflops_range": [min(ours_f), max(ours_f)], "ours_mparams_range": [min(ours_p), max(ours_p)]}
-    print("| genotypes | Spearman FLOPs | Spearman params | median ratio FLOPs (ours 2xMACs / NASLib) | "
-          "median ratio params |")
+    print("| genotypes | parsed | written back identically | built + counted | Spearman FLOPs | Spearman params | "
+          "median ratio FLOPs (ours / NASLib) | median ratio params | seconds |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {len(records)} | {counts['parsed']} | {counts['round_trip']} | {counts['built_and_counted']} | "
+          f"{result['spearman_flops']:.4f} | {result['spearman_params']:.4f} | {result['median_ratio_flops']:.3f} | "
+          f"{result['median_ratio_params']:.3f} | {result['seconds']:.0f} |")
+    merge_result(args.out, "darts_space", result)
+
+
+def darts_search_part(args) -> None:
+    """Searches on the DARTS cell space (tiny: C=4, 5 cells, Fashion-MNIST 16x16): each derived genotype is
+    built and trained stand-alone for ``--final-epochs``; its test accuracy beside a random genotype's."""
+    data = load_data("fashion-mnist", image_size=16, train_subset=args.train_subset)
+    space = create_space("darts", input_shape=list(data.input_shape), num_classes=data.num_classes, channels=4,
+                         layers=5)
+    rows = {}
+    for method in args.methods.split(","):
+        settings = DiffSettings(epochs=args.epochs, batch_size=64, arch_lr=args.arch_lr, seed=0, eval_samples=250,
+                                method_params=METHOD_PARAMS.get(method, {}))
+        outcome = differentiable_search(space, data, method, settings)
+        _, test = standalone(space, outcome.arch, data, 0, args.final_epochs)
+        rows[method] = {"genotype": space.format(outcome.arch), "search_s": outcome.wall_s, "fmnist_test_acc": test,
+                        "params": sum(p.numel() for p in space.build(outcome.arch).parameters())}
+        print(f"    {method}: {rows[method]}", flush=True)
+    arch = space.sample(np.random.default_rng(0))
+    _, test = standalone(space, arch, data, 0, args.final_epochs)
+    rows["random genotype"] = {"genotype": space.format(arch), "search_s": 0.0, "fmnist_test_acc": test,
+                               "params": sum(p.numel() for p in space.build(arch).parameters())}
+    print("| method | derived genotype (NASLib compact) | search s | params | FMNIST test acc % |")
     print("|---|---|---|---|---|")
-    print(f"| {len(records)} | {result['spearman_flops']:.4f} | {result['spearman_params']:.4f} | "
-          f"{result['median_ratio_flops']:.3f} | {result['median_ratio_params']:.3f} |")
-    atomic_write_json(args.out.with_name("differentiable_darts_space.json"), result)
+    for method, row in rows.items():
+        print(f"| {method} | `{row['genotype']}` | {row['search_s']:.0f} | {row['params']} | "
+              f"{100 * row['fmnist_test_acc']:.1f} |")
+    merge_result(args.out, "darts_search", {"space": space.spec(), "train_subset": args.train_subset,
+                                            "epochs": args.epochs, "final_epochs": args.final_epochs,
+                                            "arch_lr": args.arch_lr, "rows": rows})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["search", "lut", "darts-space"], default="search")
+    parser.add_argument("--part", choices=["search", "lut", "darts-space", "darts-search"], default="search")
     parser.add_argument("--lut-archs", type=int, default=30)
+    parser.add_argument("--lut-rounds", type=int, default=3, help="alternating table / network timing rounds")
     parser.add_argument("--naslib", type=Path, default=ROOT.parent / "shared" / "naslib" / "zc_nasbench301_cifar10.json")
     parser.add_argument("--methods", default="dartspt,pcdarts,gdas,sharpdarts,darts")
     parser.add_argument("--seeds", default="0,1,2")
@@ -198,7 +298,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.part != "search":
-        (lut_part if args.part == "lut" else darts_space_part)(args)
+        {"lut": lut_part, "darts-space": darts_space_part, "darts-search": darts_search_part}[args.part](args)
         return
     data = load_data("fashion-mnist", image_size=16, train_subset=args.train_subset)
     space = create_space("nb201", input_shape=list(data.input_shape), num_classes=data.num_classes, channels=8,
@@ -206,7 +306,7 @@ def main() -> None:
     table = Table(args.table, space)
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     config = {k: v for k, v in vars(args).items()
-              if k not in ("methods", "seeds", "cache", "out", "no_random", "part", "lut_archs", "naslib",
+              if k not in ("methods", "seeds", "cache", "out", "no_random", "part", "lut_archs", "lut_rounds", "naslib",
                            "summary_only")}
     config = json.loads(json.dumps(config, default=str))
     if cache.get("config", config) != config:
@@ -254,7 +354,8 @@ def main() -> None:
               f"{summary(records, 'wall_s')} |")
     print(f"\ntable: optimum {result['table']['optimum']:.2f} %, top-5 % threshold "
           f"{result['table']['top5_threshold']:.2f} %, mean {result['table']['mean']:.2f} %")
-    atomic_write_json(args.out, result)
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    atomic_write_json(args.out, {**{k: previous[k] for k in PARTS if k in previous}, **result})
 
 
 if __name__ == "__main__":

@@ -89,3 +89,42 @@ def test_every_op_builds_at_both_strides(name, stride):
 def test_unknown_op_is_a_one_line_error():
     with pytest.raises(ArchfitError, match="unknown cell operation 'conv_9x9'"):
         make_op("conv_9x9", 2, 4)
+
+
+def test_supernet_derivation_keeps_the_two_strongest_edges_per_node(space):
+    from archfit.differentiable.darts_supernet import DartsSupernet
+
+    supernet = DartsSupernet(space)
+    scores = torch.zeros(28, 8)
+    scores[:, 0] = 5.0  # "none" scores highest everywhere: the derivation must ignore it
+    scores[2, 4] = 3.0  # normal cell, node 3 <- 0: sep_conv_3x3 (ops are none + NASLIB_OPS)
+    scores[4, 2] = 2.0  # normal cell, node 3 <- 2: avg_pool_3x3
+    scores[3, 7] = 1.0  # normal cell, node 3 <- 1: weaker than both
+    arch = supernet.to_arch(supernet.discretise(scores))
+    assert space.is_valid(arch) and space.canonical(arch) == arch
+    assert {(arch["normal.n3.in0"], arch["normal.n3.op0"]), (arch["normal.n3.in1"], arch["normal.n3.op1"])} == {
+        (0, "sep_conv_3x3"), (2, "avg_pool_3x3")}
+
+
+@pytest.mark.parametrize("method", ["gdas"])  # one path per edge: seconds; darts/pcdarts run in the bench
+def test_search_on_the_darts_space_derives_a_genotype_that_builds_and_trains(method, tmp_path):
+    from archfit.data.base import make_module
+    from archfit.differentiable import DiffSettings, differentiable_search
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 48)
+    x = rng.normal(size=(48, 1, 8, 8)).astype(np.float32)
+    data = make_module("tiny", x, y, x[:8], y[:8])
+    space = create_space("darts", input_shape=[1, 8, 8], num_classes=3, channels=4, layers=3)
+    outcome = differentiable_search(space, data, method, DiffSettings(
+        epochs=1, batch_size=16, arch_lr=0.05, eval_samples=16, method_params={"k": 2} if method == "pcdarts" else {}),
+        out=tmp_path)
+    assert (tmp_path / "cell.png").exists() and (tmp_path / "cell_reduce.png").exists()
+    last = np.array(outcome.alpha_history[-1])
+    assert last.shape == (28, 8) and not np.allclose(last, last[:, :1])
+    assert space.is_valid(outcome.arch) and space.parse(space.format(outcome.arch)) == outcome.arch
+    torch.manual_seed(0)
+    model = space.build(outcome.arch)
+    loss = torch.nn.functional.cross_entropy(model(data.train.x[:8]), data.train.y[:8])
+    loss.backward()
+    assert torch.isfinite(loss) and model.classifier.weight.grad is not None

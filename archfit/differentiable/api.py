@@ -27,26 +27,32 @@ class DiffOutcome:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def searched_space(method: str) -> str:
-    """The space a differentiable method searches: ``chain`` for ProxylessNAS, the NB201 cell for the rest."""
-    return "chain" if method == "proxyless" else "nb201"
+def searched_spaces(method: str) -> tuple[str, ...]:
+    """The spaces a differentiable method searches: ``chain`` for ProxylessNAS, the NB201 and DARTS cell
+    spaces for the rest."""
+    return ("chain",) if method == "proxyless" else ("nb201", "darts")
 
 
 def build_supernet(space: Space, method: Method) -> torch.nn.Module:
-    """The supernet of ``space``: mixed NB201 cells, or (for ``proxyless``) mixed ``chain`` blocks."""
+    """The supernet of ``space``: mixed NB201 or DARTS cells, or (for ``proxyless``) mixed ``chain`` blocks."""
     from archfit.space.chain import ChainSpace
+    from archfit.space.darts import DartsSpace
     from archfit.space.nb201 import Nb201Space
 
     if isinstance(space, Nb201Space) and method.name != "proxyless":
         from archfit.differentiable.supernet import Nb201Supernet
 
         return Nb201Supernet(space, method.partial)
+    if isinstance(space, DartsSpace) and method.name != "proxyless":
+        from archfit.differentiable.darts_supernet import DartsSupernet
+
+        return DartsSupernet(space, method.partial)
     if isinstance(space, ChainSpace) and method.name == "proxyless":
         from archfit.differentiable.chain_supernet import ChainSupernet
 
         return ChainSupernet(space, method.width)
     raise ArchfitError(f"differentiable method {method.name!r} does not search space {space.name!r}; expected "
-                       "'nb201' (every method but proxyless) or 'chain' (proxyless)")
+                       f"one of {list(searched_spaces(method.name))}")
 
 
 def differentiable_search(space: Space, data: DataModule, method: str, settings: DiffSettings | None = None,
@@ -85,5 +91,8 @@ def write_outputs(out: Path, outcome: DiffOutcome, supernet: torch.nn.Module) ->
     if outcome.alpha_history:
         atomic_write_bytes(out / "alpha.png", plots.alpha_plot(outcome.alpha_history, list(supernet.edge_names),
                                                                list(supernet.ops)))
-    if hasattr(supernet, "edges"):  # a cell space: draw the derived cell
-        atomic_write_bytes(out / "cell.png", plots.cell_plot(supernet.edges, outcome.extras["derived_ops"]))
+    if hasattr(supernet, "edges"):  # a cell space: draw the derived cell (DARTS: cell.png normal, cell_reduce.png)
+        groups = getattr(supernet, "cell_groups", {"cell": slice(None)})
+        for k, (name, rows) in enumerate(groups.items()):
+            atomic_write_bytes(out / ("cell.png" if k == 0 else f"cell_{name}.png"),
+                               plots.cell_plot(supernet.edges[rows], outcome.extras["derived_ops"][rows]))

@@ -121,10 +121,14 @@ class BilevelLoop:
     # -- helpers for methods ---------------------------------------------------------------------
     def valid_ops(self, scores: torch.Tensor) -> list[str]:
         """Argmax op per edge; if that cell is invalid (disconnected), the ``none`` edge with the smallest
-        margin takes its best other op, until the cell is valid. ``self.repaired`` counts such edges."""
+        margin takes its best other op, until the cell is valid. ``self.repaired`` counts such edges. A
+        supernet with a ``discretise(scores)`` rule (the DARTS cell space) derives by that rule instead."""
         ops_set, names, space = self.supernet.ops, self.supernet.edge_names, self.supernet.space
         scores = scores.clone()
         self.repaired = 0
+        discretise = getattr(self.supernet, "discretise", None)
+        if discretise is not None:  # a space with its own derivation rule (DARTS cells: top-2 edges per node)
+            return discretise(scores)
         while True:
             ops = [ops_set[int(i)] for i in scores.argmax(dim=-1)]
             if space.is_valid(Arch(dict(zip(names, ops)))) or "none" not in ops_set:

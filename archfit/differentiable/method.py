@@ -19,12 +19,13 @@ from torch import nn
 from archfit.registry import Registry
 
 Batch = tuple[torch.Tensor, torch.Tensor]
-METHODS = ("darts", "pcdarts", "gdas", "sharpdarts", "rarts", "dartspt", "ista", "topology", "robust",
-           "proxyless")
+MODULES = ("darts", "pcdarts", "gdas", "sharpdarts", "rarts", "dartspt", "ista", "topology", "robust",
+           "proxyless")  # one module per method family, importing it registers its names
+METHODS = (*MODULES, "darts2")  # darts2 = second-order DARTS (in darts.py)
 
 
 class Method:
-    """DARTS, first order. Subclasses override hooks; constructors only store parameters."""
+    """DARTS, first order. Subclasses override hooks; constructors only store parameters (and validate them)."""
 
     name: ClassVar[str] = ""
     partial: int = 1  # PC-DARTS channel fraction 1/K (the supernet is built with it)
@@ -106,7 +107,7 @@ class Method:
 
 M = TypeVar("M", bound=type[Method])
 _METHODS: Registry[type[Method]] = Registry("differentiable method",
-                                            tuple(f"archfit.differentiable.{name}" for name in METHODS))
+                                            tuple(f"archfit.differentiable.{name}" for name in MODULES))
 
 
 def register_method(name: str) -> Callable[[M], M]:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from archfit.space.dag import DagCell
@@ -39,10 +41,12 @@ class MixedOp(nn.Module):
     """All ``ops`` on one edge of ``channels`` channels; ``partial`` = K of PC-DARTS (1: every channel)."""
 
     def __init__(self, ops: Sequence[str], ndim: int, channels: int, edge: int, state: EdgeState,
-                 partial: int = 1) -> None:
+                 partial: int = 1, stride: int = 1) -> None:
         super().__init__()
         self.edge, self.state, self.partial = edge, state, partial if channels % partial == 0 else 1
-        self.candidates = nn.ModuleList(make_op(op, ndim, channels // self.partial) for op in ops)
+        self.stride = stride
+        width = channels // self.partial
+        self.candidates = nn.ModuleList(make_op(op, ndim, width, width, stride) for op in ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         state, k = self.state, self.edge
@@ -63,7 +67,11 @@ class MixedOp(nn.Module):
                 out = term if out is None else out + term
             out = part.mul(0.0) if out is None else out
         if self.partial > 1:
-            out = channel_shuffle(torch.cat([out, x[:, out.shape[1]:]], dim=1), self.partial)
+            rest = x[:, out.shape[1]:]
+            if self.stride > 1:  # the bypassed channels are pooled to the edge's output size (PC-DARTS)
+                pool = (F.max_pool1d if rest.dim() == 3 else F.max_pool2d)
+                rest = pool(rest, self.stride, self.stride, ceil_mode=True)
+            out = channel_shuffle(torch.cat([out, rest], dim=1), self.partial)
         return out
 
 
@@ -71,10 +79,15 @@ class MixedCell(DagCell):
     """A DAG cell whose edges are mixed ops; ``edge_scale`` weights each edge's term of its node."""
 
     def __init__(self, edges: Sequence[tuple[int, int]], ops: Sequence[str], ndim: int, channels: int,
-                 state: EdgeState, partial: int = 1) -> None:
-        super().__init__(edges, [MixedOp(ops, ndim, channels, k, state, partial) for k in range(len(edges))])
-        self.state = state
+                 state: EdgeState, partial: int = 1, offset: int = 0, strides: Sequence[int] | None = None,
+                 **dag: Any) -> None:
+        """``offset``: index of this cell's first edge in the state's rows (a DARTS reduction cell's edges
+        follow the normal cell's); ``strides``: per edge; ``dag``: ``DagCell``'s inputs/outputs/concat."""
+        strides = strides or [1] * len(edges)
+        super().__init__(edges, [MixedOp(ops, ndim, channels, offset + k, state, partial, strides[k])
+                                 for k in range(len(edges))], **dag)
+        self.state, self.offset = state, offset
 
     def edge_term(self, k: int, x: torch.Tensor) -> torch.Tensor:
         out = self.edges[k](x)
-        return out if self.state.edge_scale is None else out * self.state.edge_scale[k]
+        return out if self.state.edge_scale is None else out * self.state.edge_scale[self.offset + k]

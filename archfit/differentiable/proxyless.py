@@ -24,7 +24,7 @@ from archfit.errors import ArchfitError
 
 @register_method("proxyless")
 class Proxyless(Method):
-    """``latency_ms``: budget; ``table``: a precomputed table (``{"fixed_ms", "entries"}``) or None to
+    """``latency_ms``: budget; ``table``: a precomputed table (``{"fixed_ms", "entries", "call_ms"}``) or None to
     measure one now; ``measure``: measure the derived network for real (False: trust the table)."""
 
     def __init__(self, latency_ms: float, lam: float = 2.0, width: float = 1.0, runtime: str = "torch",
@@ -38,11 +38,11 @@ class Proxyless(Method):
         super().start(loop)
         if self.table_spec is not None:
             self.table = LatencyTable(self.runtime, self.threads, float(self.table_spec["fixed_ms"]),
-                                      dict(self.table_spec["entries"]))
+                                      dict(self.table_spec["entries"]), float(self.table_spec.get("call_ms", 0.0)))
         else:
             self.table = measure_table(self.supernet, self.runtime, self.threads)
         self.block_ms = self.table.block_ms(self.supernet)
-        fastest = self.table.fixed_ms + float(self.block_ms.masked_fill(~self.supernet.allowed, float("inf"))
+        fastest = self.table.base_ms + float(self.block_ms.masked_fill(~self.supernet.allowed, float("inf"))
                                               .min(dim=-1).values.sum())
         if fastest > self.latency_ms:  # refuse before training, not after
             raise ArchfitError(f"proxyless: no network of this supernet fits {self.latency_ms} ms ({self.runtime}); "
@@ -50,7 +50,7 @@ class Proxyless(Method):
         self.report: dict[str, Any] = {"budget_ms": self.latency_ms, "runtime": self.runtime}
 
     def expected_ms(self) -> torch.Tensor:
-        return self.table.fixed_ms + (self.supernet.probabilities() * self.block_ms).sum()
+        return self.table.base_ms + (self.supernet.probabilities() * self.block_ms).sum()
 
     def mixture(self, t: float, phase: str) -> None:
         state, probs = self.supernet.state, self.supernet.probabilities().detach()
@@ -92,7 +92,7 @@ class Proxyless(Method):
                            f"{self.latency_ms} ms ({self.runtime}) after {repairs} repairs")
 
     def _predicted(self, ops: list[str]) -> float:
-        return self.table.fixed_ms + sum(float(self.block_ms[k, self.supernet.ops.index(op)]) for k, op in enumerate(ops))
+        return self.table.base_ms + sum(float(self.block_ms[k, self.supernet.ops.index(op)]) for k, op in enumerate(ops))
 
     def _measured(self, ops: list[str]) -> float:
         torch.manual_seed(0)
@@ -116,4 +116,5 @@ class Proxyless(Method):
         return changed
 
     def extras(self) -> dict[str, Any]:
-        return {"latency": self.report, "lookup_table": {"fixed_ms": self.table.fixed_ms, "entries": self.table.entries}}
+        return {"latency": self.report, "lookup_table": {"fixed_ms": self.table.fixed_ms, "call_ms": self.table.call_ms,
+                                                                   "entries": self.table.entries}}

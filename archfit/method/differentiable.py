@@ -29,11 +29,11 @@ class DifferentiableMethod(Method):
     variant: ClassVar[str] = ""
 
     def prepare(self, ctx: MethodContext) -> None:
-        from archfit.differentiable.api import searched_space
+        from archfit.differentiable.api import searched_spaces
 
-        if ctx.space.name != searched_space(self.variant):  # refused before the run folder exists
-            raise ArchfitError(f"--estimator {self.variant} searches space {searched_space(self.variant)}, "
-                               f"not {ctx.space.name!r}")
+        if ctx.space.name not in searched_spaces(self.variant):  # refused before the run folder exists
+            raise ArchfitError(f"--estimator {self.variant} searches space {' or '.join(searched_spaces(self.variant))}"
+                               f", not {ctx.space.name!r}")
         if self.variant == "proxyless" and ctx.budget.max_latency_ms is None:
             raise ArchfitError("--estimator proxyless needs --max-latency-ms (its latency loss and final check)")
 

@@ -15,6 +15,7 @@ depth (doubling channels, halving resolution), global average pool, linear class
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -106,9 +107,23 @@ class DartsCell(nn.Module):
         return self.dag(self.pre0(s0), self.pre1(s1))
 
 
+CellFactory = Callable[[int, int, int, int, bool, bool], nn.Module]  # (ndim, c_pp, c_p, c, reduce, reduce_prev)
+
+
+def fixed_cells(arch: Arch) -> CellFactory:
+    """The cells of one genotype: ``arch``'s normal or reduce cell at each position."""
+    def make(ndim: int, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool) -> nn.Module:
+        pairs = _slots(arch, "reduce" if reduction else "normal")
+        return DartsCell(pairs, ndim, c_pp, c_p, c, reduction, reduction_prev)
+    return make
+
+
 class DartsNetwork(nn.Module):
-    def __init__(self, arch: Arch, input_shape: tuple[int, ...], num_classes: int, channels: int, layers_: int,
-                 stem_multiplier: int = 3) -> None:
+    """The DARTS skeleton around any cell (``make_cell``): a genotype's cells, or the supernet's mixed ones.
+    Every cell maps two inputs to ``4 * c`` channels (nodes 2..5 concatenated)."""
+
+    def __init__(self, make_cell: CellFactory, input_shape: tuple[int, ...], num_classes: int, channels: int,
+                 layers_: int, stem_multiplier: int = 3) -> None:
         super().__init__()
         ndim = len(input_shape) - 1
         conv, norm, _, _, adaptive = layers(ndim)
@@ -119,8 +134,7 @@ class DartsNetwork(nn.Module):
         for i in range(layers_):
             reduction = i in (layers_ // 3, 2 * layers_ // 3)
             c = c * 2 if reduction else c
-            pairs = _slots(arch, "reduce" if reduction else "normal")
-            self.cells.append(DartsCell(pairs, ndim, c_pp, c_p, c, reduction, reduction_prev))
+            self.cells.append(make_cell(ndim, c_pp, c_p, c, reduction, reduction_prev))
             reduction_prev = reduction
             c_pp, c_p = c_p, 4 * c
         self.pool = nn.Sequential(adaptive(1), nn.Flatten())
@@ -189,4 +203,4 @@ class DartsSpace(Space):
         return _from_slots({cell: [(0, "skip_connect"), (1, "skip_connect")] * 4 for cell in CELLS})
 
     def build(self, arch: Arch) -> nn.Module:
-        return DartsNetwork(arch, self._input_shape, self.num_classes, self.channels, self.layers)
+        return DartsNetwork(fixed_cells(arch), self._input_shape, self.num_classes, self.channels, self.layers)
