@@ -66,20 +66,20 @@ def test_a_new_metric_is_one_function_and_one_registry_line(tmp_path, tiny_space
     rng = np.random.default_rng(0)
     table = {}
 
-    @register_metric("device_latency_ms", "--max-device-latency-ms", "device latency", " ms")
-    def device_latency_ms(model, space, arch):
+    @register_metric("sim_device_latency_ms", "--max-sim-latency-ms", "device latency", " ms")
+    def sim_device_latency_ms(model, space, arch):
         return table.setdefault(arch.key, float(rng.uniform(1, 10)))
 
     try:
-        budget = Budget.parse(bounds={"device_latency_ms": "5"})
+        budget = Budget.parse(bounds={"sim_device_latency_ms": "5"})
         cost = CostModel(tiny_space, extra=budget.extra_metrics)
         search = Search(tiny_space, create_strategy("random"), LocalExecutor(SyntheticTableEstimator(tiny_space)),
                         Store.create(tmp_path / "s.sqlite", {}), budget, cost, "valid_acc", 6, seed=0)
         trials = search.run()
         assert len(trials) == 6 and any(v > 5 for v in table.values())  # the bound was binding
-        assert all(t.cost.value("device_latency_ms") <= 5 for t in trials)
+        assert all(t.cost.value("sim_device_latency_ms") <= 5 for t in trials)
     finally:
-        _METRICS.classes.pop("device_latency_ms", None)
+        _METRICS.classes.pop("sim_device_latency_ms", None)
 
 
 def test_search_cli_max_size(tmp_path):
