@@ -84,3 +84,15 @@ def bootstrap_ci(metric, a: Sequence[float], b: Sequence[float], level: float = 
         return float("nan"), float("nan")
     tail = (1 - level) / 2 * 100
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def t_interval(values: Sequence[float], level: float = 0.9) -> tuple[float, float]:
+    """Two-sided Student-t interval of the mean of ``values`` (seeds of one benchmark arm, or paired
+    differences); ``(nan, nan)`` with fewer than two values."""
+    import statistics
+
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    mean, sem = statistics.fmean(values), statistics.stdev(values) / len(values) ** 0.5
+    half = float(stats.t.ppf(0.5 + level / 2, len(values) - 1)) * sem
+    return mean - half, mean + half

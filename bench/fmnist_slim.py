@@ -24,11 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-from scipy import stats
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from archfit.io import atomic_write_bytes, atomic_write_json, read_json
+from archfit.metrics import t_interval
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"resnet20": {"width": 8}, "mobilenetv2": {}}
@@ -93,14 +92,6 @@ def run_model_seed(model: str, seed: int, data, args: argparse.Namespace, cache:
             print(f"  {budget} {method}: {100 * record['test_acc']:.2f} % at {record['flops_ratio']:.3f} of the FLOPs "
                   f"(before fine-tuning {100 * record['acc_before_finetune']:.2f} %, {record['seconds']:.0f} s)",
                   flush=True)
-
-
-def t_interval(values: list[float], level: float = 0.9) -> tuple[float, float]:
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    mean, sem = statistics.fmean(values), statistics.stdev(values) / len(values) ** 0.5
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * sem
-    return mean - half, mean + half
 
 
 def summarize(records: list[dict]) -> dict:

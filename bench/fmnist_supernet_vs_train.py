@@ -29,12 +29,11 @@ import sys
 import time
 from pathlib import Path
 
-from scipy import stats
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from archfit.config import SearchConfig
 from archfit.io import atomic_write_json, read_json
+from archfit.metrics import t_interval
 from archfit.run.job import run_search
 
 ARMS = ("train", "supernet")
@@ -83,15 +82,6 @@ def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
           f"{row['wall_seconds']:.0f} s (search {row['search_seconds']:.0f}, final {row['final_seconds']:.0f}), "
           f"cpu {cpu:.0f} s (this call's wall {wall:.0f} s)", flush=True)
     return row
-
-
-def t_interval(values: list[float], level: float = 0.9) -> tuple[float, float]:
-    """Two-sided Student-t interval of the mean (nan with fewer than two values)."""
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    mean, sem = statistics.fmean(values), statistics.stdev(values) / len(values) ** 0.5
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * sem
-    return mean - half, mean + half
 
 
 def summarize(rows: dict[str, list[dict]]) -> dict:

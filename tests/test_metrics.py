@@ -85,3 +85,11 @@ def test_mean_to_mean_tau_and_split_halves_match_a_simulation():
     assert mean_to_mean_tau(float(np.mean(seed_taus)), 2) == pytest.approx(np.mean(half_taus), abs=0.03)
     assert mean_to_mean_tau(0.6, 1) == pytest.approx(0.6) and mean_to_mean_tau(0.6, 4) > mean_to_mean_tau(0.6, 2)
     assert set(split_half_taus(table)) == {"01-23", "02-13", "03-12"}
+
+
+def test_t_interval():
+    from archfit.metrics import t_interval
+
+    lo, hi = t_interval([1.0, 2.0, 3.0])  # mean 2, sem 1/sqrt(3), t(0.95, 2) = 2.920
+    assert (lo, hi) == pytest.approx((2 - 2.920 / 3 ** 0.5, 2 + 2.920 / 3 ** 0.5), abs=1e-3)
+    assert all(np.isnan(v) for v in t_interval([1.0]))
