@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from archfit.differentiable.mixed import EdgeState, MixedCell
+from archfit.differentiable.supernet import BilevelSupernet
 from archfit.space.base import Arch
 from archfit.space.darts import CELLS, NASLIB_OPS, NODES, DartsNetwork, DartsSpace, _from_slots
 from archfit.space.ops import FactorizedReduce, ReLUConvBN
@@ -38,7 +39,7 @@ class MixedDartsCell(nn.Module):
         return self.dag(self.pre0(s0), self.pre1(s1))
 
 
-class DartsSupernet(nn.Module):
+class DartsSupernet(BilevelSupernet):
     """``forward(x)`` computes what ``state`` says; ``edges`` are (to, src) per row of ``alpha``."""
 
     def __init__(self, space: DartsSpace, partial: int = 1) -> None:
@@ -56,15 +57,6 @@ class DartsSupernet(nn.Module):
         self.net = DartsNetwork(make, space.input_shape, space.num_classes, space.channels, space.layers)
         self.alpha = nn.Parameter(1e-3 * torch.randn(len(self.edges), len(self.ops)))
         self.beta = nn.Parameter(torch.zeros(len(self.edges)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        return [self.alpha, self.beta]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return list(self.net.parameters())
 
     def node_softmax(self, beta: torch.Tensor) -> torch.Tensor:
         """Per edge, the softmax of ``beta`` over the edges entering the same node of the same cell type,

@@ -13,7 +13,25 @@ from archfit.space.nb201 import EDGE_NAMES, Nb201Space
 from archfit.space.nb201_net import EDGES, Nb201Network
 
 
-class Nb201Supernet(nn.Module):
+class BilevelSupernet(nn.Module):
+    """What the bilevel loop needs of a supernet: ``net`` (the mixed-op network), ``alpha`` (operation
+    weights, edges x ops) and ``beta`` (edge weights); weights and architecture are optimised apart."""
+
+    net: nn.Module
+    alpha: nn.Parameter
+    beta: nn.Parameter
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return [self.alpha, self.beta]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return list(self.net.parameters())
+
+
+class Nb201Supernet(BilevelSupernet):
     """``forward(x)`` computes what ``state`` says; ``weight_parameters`` and ``arch_parameters`` split
     the two optimisers' parameters."""
 
@@ -28,15 +46,6 @@ class Nb201Supernet(nn.Module):
                                 cell=lambda ndim, width: MixedCell(EDGES, self.ops, ndim, width, self.state, partial))
         self.alpha = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(self.ops)))
         self.beta = nn.Parameter(torch.zeros(len(EDGES)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        return [self.alpha, self.beta]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return list(self.net.parameters())
 
     def node_softmax(self, beta: torch.Tensor) -> torch.Tensor:
         """Per edge, the softmax of ``beta`` over the edges entering the same node (edge normalisation)."""
