@@ -91,8 +91,11 @@ class Space(ABC):
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """Shape of one input sample, without the batch dimension."""
-        raise NotImplementedError(f"space {self.name!r} does not define an input shape")
+        """Shape of one input sample, without the batch dimension (a space sets ``self._input_shape``)."""
+        shape = getattr(self, "_input_shape", None)
+        if shape is None:
+            raise NotImplementedError(f"space {self.name!r} does not define an input shape")
+        return shape
 
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "params": self.params()}

@@ -155,10 +155,6 @@ class ChainSpace(Space):
     def choices(self) -> dict[str, tuple[Value, ...]]:
         return self._choices
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return self._input_shape
-
     def params(self) -> dict[str, Any]:
         return {
             "input_shape": list(self._input_shape),

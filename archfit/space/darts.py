@@ -171,10 +171,6 @@ class DartsSpace(Space):
     def choices(self) -> dict[str, tuple[Value, ...]]:
         return self._choices
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return self._input_shape
-
     def params(self) -> dict[str, Any]:
         return {"input_shape": list(self._input_shape), "num_classes": self.num_classes,
                 "channels": self.channels, "layers": self.layers}

@@ -45,10 +45,6 @@ class ModelWidthSpace(Space):
     def choices(self) -> dict[str, tuple[int, ...]]:
         return {g.name: g.choices for g in self.groups}
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return self._input_shape
-
     def params(self) -> dict[str, Any]:
         """The discovery settings (the model itself is an object, so the registry cannot rebuild this space)."""
         return {"input_shape": list(self._input_shape), **self.settings}

@@ -139,10 +139,6 @@ class Nb201Space(Space):
     def choices(self) -> dict[str, tuple[Value, ...]]:
         return self._choices
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return self._input_shape
-
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"input_shape": list(self._input_shape), "num_classes": self.num_classes,
                                   "channels": self.channels, "cells": self.cells}
