@@ -22,6 +22,7 @@ from archfit.compress.pipeline import (
     Context,
     _confirm_latency,
     _model_fits,
+    check_budget,
     finetune,
     group_widths,
     measure,
@@ -139,8 +140,6 @@ def slim_context(subject: Context, out: Path | None = None, log=print) -> Method
 def run_slim_method(subject: Context, name: str, log=print) -> dict[str, Any]:
     """``prepare → run → finalize`` of the slim method ``name`` on a copy of the subject's model; the entry of
     ``results.json["methods"]`` (the slimmed model under ``"model"``)."""
-    from archfit.compress.pipeline import check_budget
-
     start = time.perf_counter()
     if subject.budget is None:
         check_budget(subject)
