@@ -50,6 +50,9 @@ class SearchConfig:
     # about what 8 sandwich epochs (4 paths a step) do, and rank at least as well (docs/supernet.md)
     sampler: str = "uniform"
     supernet_epochs: int = 30  # epochs of supernet training (estimator "supernet" only)
+    # which random paths the supernet trains: "all" of the space, or only "budget" (those within the FLOPs,
+    # params or device-table bounds: the only ones a budgeted search can choose; docs/supernet.md)
+    supernet_paths: str = "all"
     final: str = "train"  # chosen arch: "train" from scratch | "finetune" inherited supernet weights
     supernet: str | None = None  # estimator "supernet": start from this checkpoint (e.g. trained with DDP)
 
@@ -71,6 +74,8 @@ class SearchConfig:
             raise ArchfitError("--estimator tabular needs --table PATH (a NAS-Bench-201-style CSV)")
         if self.supernet_epochs < 1:
             raise ArchfitError(f"--supernet-epochs {self.supernet_epochs} must be >= 1")
+        if self.supernet_paths not in ("all", "budget"):
+            raise ArchfitError(f"--supernet-paths {self.supernet_paths!r} must be 'all' or 'budget'")
         if self.final not in ("train", "finetune"):
             raise ArchfitError(f"--final {self.final!r} must be 'train' or 'finetune'")
         if self.supernet is not None and self.estimator != "supernet":

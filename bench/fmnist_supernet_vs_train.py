@@ -11,7 +11,9 @@ and measured on the official 10,000-image test set:
 
 * ``train``: every candidate trained ``--epochs`` epochs, scored on the validation split;
 * ``supernet``: one supernet (``--sampler``, ``--supernet-epochs``), candidates scored by inherited,
-  BN-recalibrated weights on the same validation split.
+  BN-recalibrated weights on the same validation split; its random paths range over the whole space;
+* ``supernet-budget``: the same, with ``--supernet-paths budget``: random paths only among archs within
+  the FLOPs budget (the only ones the search can choose).
 
 The arms are interleaved (seed 0 train, seed 0 supernet, seed 1 train, ...) so load drift on this shared
 machine hits both. Each (arm, seed) keeps its run folder under ``--runs`` (a killed search resumes from its
@@ -36,7 +38,8 @@ from archfit.io import atomic_write_json, read_json
 from archfit.metrics import t_interval
 from archfit.run.job import run_search
 
-ARMS = ("train", "supernet")
+ARMS = ("train", "supernet", "supernet-budget")
+ESTIMATOR = {"train": ("train", "all"), "supernet": ("supernet", "all"), "supernet-budget": ("supernet", "budget")}
 HERE = Path(__file__).resolve().parent
 
 
@@ -55,7 +58,8 @@ def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     if key in cache:
         return cache[key]
     folder = args.runs / f"{arm}-seed{seed}"
-    config = SearchConfig(**settings(args), estimator=arm, seed=seed)
+    estimator, paths = ESTIMATOR[arm]
+    config = SearchConfig(**settings(args), estimator=estimator, supernet_paths=paths, seed=seed)
     resumed = (folder / "store.sqlite").is_file()
     wall, cpu = time.perf_counter(), time.process_time()
     if (folder / "results.json").is_file():  # finished but not summarised (killed in between): its own timing
@@ -84,30 +88,31 @@ def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     return row
 
 
-def summarize(rows: dict[str, list[dict]]) -> dict:
-    seeds = sorted({r["seed"] for r in rows["train"]} & {r["seed"] for r in rows["supernet"]})
-    by = {arm: {r["seed"]: r for r in rows[arm]} for arm in ARMS}
-    out: dict = {"paired_seeds": seeds}
-    for arm in ARMS:
-        rs = [by[arm][s] for s in seeds]
-        out[arm] = {k: statistics.fmean([r[k] for r in rs]) if rs else float("nan")
-                    for k in ("test_acc", "valid_acc", "flops", "wall_seconds", "search_seconds", "final_seconds",
-                              "supernet_seconds", "candidate_seconds", "cpu_seconds")}
-        out[arm]["test_acc_sd"] = statistics.stdev([r["test_acc"] for r in rs]) if len(rs) > 1 else float("nan")
-    diffs = [100 * (by["supernet"][s]["test_acc"] - by["train"][s]["test_acc"]) for s in seeds]
+def summarize(rows: dict[str, list[dict]], arm: str = "supernet") -> dict:
+    """``arm`` against ``train`` over the seeds both finished: means, paired difference, wall and CPU ratios."""
+    seeds = sorted({r["seed"] for r in rows["train"]} & {r["seed"] for r in rows[arm]})
+    by = {a: {r["seed"]: r for r in rows[a]} for a in ("train", arm)}
+    out: dict = {"paired_seeds": seeds, "arm": arm}
+    for a in ("train", arm):
+        rs = [by[a][s] for s in seeds]
+        out[a] = {k: statistics.fmean([r[k] for r in rs]) if rs else float("nan")
+                  for k in ("test_acc", "valid_acc", "flops", "wall_seconds", "search_seconds", "final_seconds",
+                            "supernet_seconds", "candidate_seconds", "cpu_seconds")}
+        out[a]["test_acc_sd"] = statistics.stdev([r["test_acc"] for r in rs]) if len(rs) > 1 else float("nan")
+    diffs = [100 * (by[arm][s]["test_acc"] - by["train"][s]["test_acc"]) for s in seeds]
     lo, hi = t_interval(diffs)
     out["diff_pp"] = {"per_seed": diffs, "mean": statistics.fmean(diffs) if diffs else float("nan"),
                       "ci90": [lo, hi], "interval": "paired Student t, 90 %"}
-    ratios = [by["supernet"][s]["wall_seconds"] / by["train"][s]["wall_seconds"] for s in seeds]
-    cpu_ratios = [by["supernet"][s]["cpu_seconds"] / by["train"][s]["cpu_seconds"] for s in seeds]
-    out["wall_ratio"] = {"per_seed": ratios, "of_means": out["supernet"]["wall_seconds"] / out["train"]["wall_seconds"]
+    ratios = [by[arm][s]["wall_seconds"] / by["train"][s]["wall_seconds"] for s in seeds]
+    cpu_ratios = [by[arm][s]["cpu_seconds"] / by["train"][s]["cpu_seconds"] for s in seeds]
+    out["wall_ratio"] = {"per_seed": ratios, "of_means": out[arm]["wall_seconds"] / out["train"]["wall_seconds"]
                          if seeds else float("nan")}
-    out["cpu_ratio"] = {"per_seed": cpu_ratios, "of_means": out["supernet"]["cpu_seconds"] / out["train"]["cpu_seconds"]
+    out["cpu_ratio"] = {"per_seed": cpu_ratios, "of_means": out[arm]["cpu_seconds"] / out["train"]["cpu_seconds"]
                         if seeds else float("nan")}
     return out
 
 
-def table(rows: dict[str, list[dict]], summary: dict) -> str:
+def table(rows: dict[str, list[dict]], summaries: dict[str, dict]) -> str:
     lines = [("| arm | seed | chosen MFLOPs | search valid % | final test % | wall s | search s (supernet / candidates) "
               "| final s | CPU s |"), "|---|---|---|---|---|---|---|---|---|"]
     for seed in sorted({r["seed"] for arm in ARMS for r in rows[arm]}):
@@ -117,18 +122,19 @@ def table(rows: dict[str, list[dict]], summary: dict) -> str:
                 lines.append(f"| {arm} | {seed} | {r['flops'] / 1e6:.3f} | {'-' if sv is None else f'{100 * sv:.2f}'} | "
                              f"{100 * r['test_acc']:.2f} | {r['wall_seconds']:.0f} | {r['search_seconds']:.0f} "
                              f"({r['supernet_seconds']:.0f} / {r['candidate_seconds']:.0f}) | {r['final_seconds']:.0f} | {r['cpu_seconds']:.0f} |")
-    s = summary
-    if s["paired_seeds"]:
-        d = s["diff_pp"]
+    for s in summaries.values():
+        if not s["paired_seeds"]:
+            continue
+        arm, d = s["arm"], s["diff_pp"]
         lines += ["", "| arm | seeds | final test % (mean ± sd) | wall s | search s | final s | CPU s |",
                   "|---|---|---|---|---|---|---|"]
-        for arm in ARMS:
-            a = s[arm]
-            lines.append(f"| {arm} | {len(s['paired_seeds'])} | {100 * a['test_acc']:.2f} ± {100 * a['test_acc_sd']:.2f} | "
-                         f"{a['wall_seconds']:.0f} | {a['search_seconds']:.0f} | {a['final_seconds']:.0f} | "
-                         f"{a['cpu_seconds']:.0f} |")
-        lines.append(f"\nsupernet - train: {d['mean']:+.2f} pp, 90% CI [{d['ci90'][0]:+.2f}, {d['ci90'][1]:+.2f}] "
-                     f"(per seed {', '.join(f'{x:+.2f}' for x in d['per_seed'])}); wall ratio supernet/train "
+        for a in ("train", arm):
+            m = s[a]
+            lines.append(f"| {a} | {len(s['paired_seeds'])} | {100 * m['test_acc']:.2f} ± {100 * m['test_acc_sd']:.2f} | "
+                         f"{m['wall_seconds']:.0f} | {m['search_seconds']:.0f} | {m['final_seconds']:.0f} | "
+                         f"{m['cpu_seconds']:.0f} |")
+        lines.append(f"\n{arm} - train: {d['mean']:+.2f} pp, 90% CI [{d['ci90'][0]:+.2f}, {d['ci90'][1]:+.2f}] "
+                     f"(per seed {', '.join(f'{x:+.2f}' for x in d['per_seed'])}); wall ratio {arm}/train "
                      f"{s['wall_ratio']['of_means']:.2f} (per seed {', '.join(f'{x:.2f}' for x in s['wall_ratio']['per_seed'])}); "
                      f"CPU ratio {s['cpu_ratio']['of_means']:.2f}")
     return "\n".join(lines)
@@ -144,19 +150,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-flops", default="1.5M")
     parser.add_argument("--sampler", default="uniform")
     parser.add_argument("--supernet-epochs", type=int, default=6)
-    parser.add_argument("--runs", type=Path, default=HERE / "out" / "fmnist_supernet_vs_train_runs")
-    parser.add_argument("--cache", type=Path, default=HERE / "results" / "fmnist_supernet_vs_train_cache.json")
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    # v2: measured after the chain space's closed-form cost (session 7), which removed ~90 s per search of
+    # meta-device FLOPs counting from both arms; the v1 cache (session 6) is kept as the earlier record.
+    parser.add_argument("--runs", type=Path, default=HERE / "out" / "fmnist_supernet_vs_train_runs_v2")
+    parser.add_argument("--cache", type=Path, default=HERE / "results" / "fmnist_supernet_vs_train_cache_v2.json")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "fmnist_supernet_vs_train.json")
     parser.add_argument("--summarize", action="store_true", help="only the table of the cached runs")
     args = parser.parse_args(argv)
     args.runs.mkdir(parents=True, exist_ok=True)
     if not args.summarize:
         for seed in args.seeds:  # interleaved: both arms of a seed back to back, under similar load
-            for arm in ARMS:
+            for arm in args.arms:
                 one_run(arm, seed, args)
     cache = read_json(args.cache, "run summaries") if args.cache.is_file() else {}
     rows = {arm: [r for r in cache.values() if r["arm"] == arm and r["seed"] in args.seeds] for arm in ARMS}
-    summary = summarize(rows)
+    summary = {arm: summarize(rows, arm) for arm in ARMS if arm != "train"}
     text = table(rows, summary)
     print(text)
     atomic_write_json(args.out, {"settings": {**settings(args), "seeds": args.seeds}, "runs": rows,

@@ -32,6 +32,9 @@ def add_parser(sub) -> None:
     p.add_argument("--sampler", default=d.sampler,
                    help=f"supernet sampling rule: uniform | sandwich | cafenet | close (default {d.sampler})")
     p.add_argument("--supernet-epochs", type=int, default=d.supernet_epochs, help="supernet training epochs")
+    p.add_argument("--supernet-paths", default=d.supernet_paths, metavar="{all,budget}",
+                   help="random supernet paths from the whole space, or only those within the FLOPs/params/"
+                        f"device-table budget (default {d.supernet_paths})")
     p.add_argument("--supernet", metavar="PATH", help="supernet estimator: start from this trained checkpoint "
                                                      "(e.g. from torchrun -m archfit.supernet.ddp; see docs/scale.md)")
     p.add_argument("--final", default=d.final, choices=["train", "finetune"],

@@ -9,7 +9,7 @@ from pathlib import Path
 from archfit.method import register_method
 from archfit.method.base import Final, Method, MethodContext, Outcome, measured_final
 from archfit.method.blackbox import search_with
-from archfit.supernet.search import final_model, supernet_estimator
+from archfit.supernet.search import final_model, supernet_estimator, within_budget
 from archfit.supernet.training import CHECKPOINT
 
 
@@ -25,7 +25,8 @@ class SupernetMethod(Method):
         create_sampler(config.sampler)  # an unknown rule name fails before anything runs
 
     def run(self, ctx: MethodContext) -> Outcome:
-        self.estimator_, info = supernet_estimator(ctx.config, ctx.space, ctx.data, ctx.out, ctx.progress)
+        feasible = within_budget(ctx.space, ctx.budget, ctx.cost.lookups)
+        self.estimator_, info = supernet_estimator(ctx.config, ctx.space, ctx.data, ctx.out, ctx.progress, feasible)
         return search_with(ctx, self.estimator_, {"supernet": info})
 
     def finalize(self, ctx: MethodContext, outcome: Outcome) -> Final:

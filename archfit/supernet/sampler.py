@@ -15,6 +15,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import torch
 
+from archfit.errors import ArchfitError
 from archfit.registry import Registry
 from archfit.space.base import Arch
 
@@ -30,12 +31,39 @@ class Path:
     teacher: bool = False
 
 
+MAX_TRIES = 20_000  # random archs drawn per budget-aware path before giving up (one feasible in 2 % is ~50)
+
+
 class Sampler(ABC):
-    """Base of every rule. ``start`` is called once before training, ``begin_epoch`` every epoch."""
+    """Base of every rule. ``start`` is called once before training, ``begin_epoch`` every epoch.
+
+    Rules draw their random paths with ``draw``. After ``restrict(feasible)`` it draws only archs that fit a
+    budget (rejection sampling): a budgeted search can never choose the others, and training them costs
+    steps (on Fashion-MNIST at 1.5 MFLOPs, 98 % of uniform chain paths were over budget and 3.5x as costly).
+    The fixed ends of a rule (the sandwich's largest and smallest) are kept as they are.
+    """
 
     name: ClassVar[str] = ""
     max_level: ClassVar[int] = 0  # weight banks the supernet must allocate (CLOSE)
     sorts_channels: ClassVar[bool] = True  # whether importance sorting may reorder channels
+    feasible: Callable[[Arch], bool] | None = None
+    restriction: str = ""  # the restriction in words, e.g. "flops <= 1.5M"
+
+    def restrict(self, feasible: Callable[[Arch], bool] | None, restriction: str = "") -> Sampler:
+        """Draw random paths only among archs for which ``feasible(arch)`` holds (None: the whole space)."""
+        self.feasible, self.restriction = feasible, restriction if feasible is not None else ""
+        return self
+
+    def draw(self) -> Arch:
+        """One random arch of the space, uniformly among the feasible ones when restricted."""
+        if self.feasible is None:
+            return self.space.sample(self.rng)
+        for _ in range(MAX_TRIES):
+            arch = self.space.sample(self.rng)
+            if self.feasible(arch):
+                return arch
+        raise ArchfitError(f"supernet paths within the budget ({self.restriction}): none of {MAX_TRIES:,} random "
+                           f"archs fits; widen the budget or train every path (--supernet-paths all)")
 
     def start(self, supernet, total_steps: int, steps_per_epoch: int) -> None:
         self.supernet, self.space = supernet, supernet.space
@@ -50,7 +78,10 @@ class Sampler(ABC):
     def paths(self, step: int, x: torch.Tensor, y: torch.Tensor) -> list[Path]: ...
 
     def describe(self) -> str:
-        return self.name
+        return self.name + self.restriction_note()
+
+    def restriction_note(self) -> str:
+        return f", random paths within the budget ({self.restriction})" if self.feasible is not None else ""
 
 
 S = TypeVar("S", bound=type[Sampler])

@@ -64,7 +64,7 @@ class CafeNetSampler(Sampler):
         return torch.as_tensor(np.sort(np.concatenate([np.arange(lo), free])), dtype=torch.long)
 
     def paths(self, step: int, x: torch.Tensor, y: torch.Tensor) -> list[Path]:
-        arch = self.space.sample(self.rng)
+        arch = self.draw()
         stages = [(s, float(arch[f"s{s}.width"])) for s in range(len(self.supernet.widths))]
         current = {s: self.supernet.stage_channels(s, w) for s, w in stages}
         current = {s: torch.arange(c) if isinstance(c, int) else c.clone() for s, c in current.items()}
@@ -86,4 +86,5 @@ class CafeNetSampler(Sampler):
 
     def describe(self) -> str:
         radii = getattr(self, "radius", "per stage")
-        return f"CafeNet locally free channels (FLOPs-sensitive zone radii {radii}, min-min over {self.tries} placements)"
+        return (f"CafeNet locally free channels (FLOPs-sensitive zone radii {radii}, min-min over {self.tries} placements)"
+                + self.restriction_note())

@@ -37,7 +37,8 @@ class CloseSampler(Sampler):
         level = self.level_at(step)
         if level > self.supernet.level:
             self.supernet.set_level(level)
-        return [Path(self.space.sample(self.rng))]
+        return [Path(self.draw())]
 
     def describe(self) -> str:
-        return f"CLOSE curriculum (sharing level {', '.join(SHARING_LEVELS)} switching at {self.switch_at} of training)"
+        return (f"CLOSE curriculum (sharing level {', '.join(SHARING_LEVELS)} switching at {self.switch_at} of training)"
+                + self.restriction_note())

@@ -22,8 +22,9 @@ class SandwichSampler(Sampler):
 
     def paths(self, step: int, x: torch.Tensor, y: torch.Tensor) -> list[Path]:
         loss = "distill" if self.distill else "label"
-        students = [self.space.smallest()] + [self.space.sample(self.rng) for _ in range(self.n)]
+        students = [self.space.smallest()] + [self.draw() for _ in range(self.n)]
         return [Path(self.space.largest(), teacher=True)] + [Path(arch, loss) for arch in students]
 
     def describe(self) -> str:
-        return f"sandwich (largest + smallest + {self.n} random{', in-place distillation' if self.distill else ''})"
+        return (f"sandwich (largest + smallest + {self.n} random{', in-place distillation' if self.distill else ''})"
+                + self.restriction_note())

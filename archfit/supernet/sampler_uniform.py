@@ -12,4 +12,4 @@ class UniformSampler(Sampler):
     """Every architecture is equally likely; each step trains one of them on the labels."""
 
     def paths(self, step: int, x: torch.Tensor, y: torch.Tensor) -> list[Path]:
-        return [Path(self.space.sample(self.rng))]
+        return [Path(self.draw())]

@@ -3,12 +3,15 @@ candidate by inherited weights, then train the chosen arch from scratch or fine-
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from archfit.cost.budget import Budget
+from archfit.cost.model import CostModel
 from archfit.data.base import DataModule
 from archfit.errors import ArchfitError
 from archfit.estimate.supernet import SupernetEstimator
@@ -22,10 +25,27 @@ from archfit.train import TrainConfig, train
 FINETUNE_LR_FACTOR = 0.1  # fine-tuning inherited weights starts from a good point: a tenth of the peak LR
 
 
+def within_budget(space: Space, budget: Budget,
+                  lookups: Mapping[str, Callable[[Arch], float]] | None = None) -> tuple[Callable[[Arch], bool] | None, str]:
+    """``(feasible, in words)`` for budget-aware supernet paths: the budget's bounds that cost no build or timing
+    (FLOPs, parameters, device-table lookups). ``(None, "")`` when none is bounded (e.g. CPU latency only)."""
+    cheap = {m: b for m, b in budget.bounds.items() if m in ("flops", "params") or m in (lookups or {})}
+    if not cheap:
+        return None, ""
+    extra = [m for m in cheap if m not in ("flops", "params")]
+    cost = CostModel(space, extra=extra, lookups={m: lookups[m] for m in extra} if extra else None)
+    bounds = Budget(bounds=cheap)
+    return (lambda arch: bounds.fits(cost(arch))), bounds.describe()
+
+
 def train_run_supernet(config, space: Space, data: DataModule, checkpoint: Path, progress: bool = True,
-                       replicas: Replicas | None = None) -> tuple[Supernet, Sampler, SupernetStats]:
-    """Train (or resume from ``checkpoint``) the supernet a run's settings describe; one process or DDP."""
+                       replicas: Replicas | None = None,
+                       feasible: tuple[Callable[[Arch], bool] | None, str] = (None, "")) -> tuple[Supernet, Sampler, SupernetStats]:
+    """Train (or resume from ``checkpoint``) the supernet a run's settings describe; one process or DDP.
+    ``feasible`` (from ``within_budget``) restricts the random paths when ``config.supernet_paths`` is "budget"."""
     sampler = create_sampler(config.sampler)
+    if getattr(config, "supernet_paths", "all") == "budget":
+        sampler.restrict(*feasible)
     torch.manual_seed(config.seed)  # every DDP rank builds the same initial weights
     supernet = Supernet(space, sampler.max_level)
     train_config = config.train_config(config.supernet_epochs)
@@ -51,13 +71,15 @@ def import_checkpoint(source: str, target: Path, sampler: str) -> None:
     atomic_write_bytes(target, Path(source).read_bytes())
 
 
-def supernet_estimator(config, space: Space, data: DataModule, out: Path,
-                       progress: bool = True) -> tuple[SupernetEstimator, dict[str, Any]]:
+def supernet_estimator(config, space: Space, data: DataModule, out: Path, progress: bool = True,
+                       feasible: tuple[Callable[[Arch], bool] | None, str] = (None, "")
+                       ) -> tuple[SupernetEstimator, dict[str, Any]]:
     """Train (or resume, or reload) the run's supernet in ``out/supernet.safetensors``; its estimator and a summary."""
     if config.supernet and not (out / CHECKPOINT).exists():
         import_checkpoint(config.supernet, out / CHECKPOINT, config.sampler)
-    supernet, sampler, stats = train_run_supernet(config, space, data, out / CHECKPOINT, progress)
-    summary = {"sampler": sampler.describe(), "epochs": config.supernet_epochs, "resumed_from_epoch": stats.resumed_from,
+    supernet, sampler, stats = train_run_supernet(config, space, data, out / CHECKPOINT, progress, feasible=feasible)
+    summary = {"sampler": sampler.describe(), "paths": config.supernet_paths, "paths_within": sampler.restriction or None,
+               "epochs": config.supernet_epochs, "resumed_from_epoch": stats.resumed_from,
                "train_seconds": stats.seconds, "paths_trained": stats.paths, "final_loss": stats.final_loss,
                "checkpoint": CHECKPOINT, "imported_from": config.supernet}
     return SupernetEstimator(supernet, data, seed=config.seed, label=sampler.name), summary
