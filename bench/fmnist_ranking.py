@@ -28,11 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import groundtruth as gt  # noqa: E402
 
+from archfit.cost.budget import Budget  # noqa: E402
 from archfit.data.base import DataModule, Split  # noqa: E402
 from archfit.io import atomic_write_json, read_json  # noqa: E402
 from archfit.metrics import bootstrap_ci, kendall_tau, spearman_rho, top_k_precision  # noqa: E402
 from archfit.supernet.groundtruth import GroundTruth, noise_ceiling, oracle_tau, truth_vector  # noqa: E402
 from archfit.supernet.rank_check import rule_scores  # noqa: E402
+from archfit.supernet.search import within_budget  # noqa: E402
 from archfit.train import TrainConfig  # noqa: E402
 
 EPOCHS = {"uniform": 12, "close": 12, "cafenet": 9, "sandwich": 3}  # about equal supernet training cost
@@ -50,12 +52,18 @@ def train_rules(args) -> None:
     band = gt.setup(args.k, "band", args.band_k)[2]
     archs = main + band
     folder = args.cache / "supernets"
+    within = None
+    if args.paths_max_flops:  # budget-aware paths: only archs a search at this FLOPs bound could choose
+        within = within_budget(space, Budget.parse(max_flops=args.paths_max_flops))
     for rule in args.rules:
         epochs = args.epochs or EPOCHS[rule]
         name = rule if epochs == EPOCHS[rule] else f"{rule}@{epochs}ep"  # a longer-training probe is its own row
+        if within is not None:
+            name = f"{rule}[{within[1]}]@{epochs}ep"
         config = TrainConfig(epochs=epochs, batch_size=128, lr=0.1, seed=0)
         log = lambda text: print(f"  {text}", flush=True)  # noqa: E731
-        scores, seconds, _ = rule_scores(space, scoring_data(data), archs, rule, config, folder, "fmnist_", log)
+        scores, seconds, _ = rule_scores(space, scoring_data(data), archs, rule, config, folder, "fmnist_", log,
+                                         paths_within=within)
         file = args.cache / "supernet_scores.json"
         stored = read_json(file, "supernet scores") if file.exists() else {}
         stored[name] = {"epochs": config.epochs, "train_seconds": seconds,
@@ -119,6 +127,8 @@ def main() -> None:
     parser.add_argument("--rules", nargs="+", default=list(EPOCHS), choices=list(EPOCHS))
     parser.add_argument("--epochs", type=int, help="supernet epochs instead of the equal-cost default (a probe of "
                                                    "training length: stored as a row 'RULE@Nep')")
+    parser.add_argument("--paths-max-flops", help="train random paths only among archs within this FLOPs bound "
+                                                     "(e.g. 1.725M: the band's top); stored as a row 'RULE[FLOPs <= X]@Nep'")
     parser.add_argument("--k", type=int, default=40)
     parser.add_argument("--band-k", type=int, default=16)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

@@ -1,5 +1,8 @@
 """``archfit slim`` on Fashion-MNIST: width search vs Torch-Pruning criteria and knockoff at 50% and 25% FLOPs.
 
+Every criterion runs in both Torch-Pruning scopes (``l1`` local, ``l1-global`` global; ``compress/prune.py``),
+and "best criterion" is the best of all ten.
+
     python bench/fmnist_slim.py                   # runs what is not cached (3 seeds), then the table
     python bench/fmnist_slim.py --summarize       # only the table of what is cached
 
@@ -32,7 +35,9 @@ from archfit.metrics import t_interval
 HERE = Path(__file__).resolve().parent
 MODELS = {"resnet20": {"width": 8}, "mobilenetv2": {}}
 BUDGETS = ("50%", "25%")
-METHODS = ("width", "l1", "bn", "taylor", "fpgm", "knockoff")
+CRITERIA = ("l1", "bn", "taylor", "fpgm", "knockoff")
+# each criterion twice: Torch-Pruning's local scope (one ratio per group) and global scope (ranked across groups)
+METHODS = ("width", *CRITERIA, *(f"{c}-global" for c in CRITERIA))
 VALID = 5000  # validation images the width search scores configurations on
 
 

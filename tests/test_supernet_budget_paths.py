@@ -100,3 +100,14 @@ def test_bad_supernet_paths_value_fails_in_one_line(tmp_path, capsys):
                  "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert "--supernet-paths" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("shape,ops", [((3, 16, 16), None), ((1, 9, 7), ["skip_connect", "nor_conv_3x3"]),
+                                       ((2, 20), ["none", "nor_conv_1x1", "avg_pool_3x3", "nor_conv_3x3"])])
+def test_nb201_exact_cost_equals_counted_cost(shape, ops):
+    space = create_space("nb201", input_shape=shape, channels=4, cells=2, **({"ops": ops} if ops else {}))
+    rng = np.random.default_rng(0)
+    for arch in [space.smallest()] + [space.sample(rng) for _ in range(10)]:  # direct counts, then the sum
+        with torch.device("meta"):
+            model = space.build(arch)
+        assert space.exact_cost(arch) == (count_flops(model, space.input_shape), count_params(model))

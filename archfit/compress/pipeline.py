@@ -32,7 +32,7 @@ from archfit.train.distill import distill_from
 from archfit.train.trainer import TrainConfig, accuracy, train
 from archfit.units import format_quantity, parse_quantity
 
-BUILTIN_ORDER = ("width",) + CRITERIA  # the order of ``--method all`` (width search first)
+BUILTIN_ORDER = ("width",) + CRITERIA + tuple(f"{c}-global" for c in CRITERIA)  # ``--method all``: width first
 
 
 def slim_methods() -> tuple[str, ...]:

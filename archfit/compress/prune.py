@@ -1,8 +1,12 @@
 """One-shot pruning baselines to a budget with Torch-Pruning: L1, BN-scale, Taylor, FPGM and knockoff.
 
 Every criterion prunes the same groups the width search may change (kept layers and left-out groups
-are ignored) with the same ratio in every group — Torch-Pruning's local pruning — and the ratio is
-found by bisection as the largest whose pruned model fits the budget.
+are ignored). ``scope="local"``: the same ratio in every group (Torch-Pruning's default); ``"global"``: one
+ratio over all groups, channels ranked across groups by their (group-normalised) importance
+(``global_pruning=True``). The ratio is found by bisection as the least whose pruned model fits the budget.
+Why both: a uniform ratio moves FLOPs in coarse steps on narrow layers (ResNet-20 at width 8 jumps from
+0.25 to 0.19 of its FLOPs between ratios 0.50 and 0.51), so at a tight budget the local baseline lands well
+under it; the global one lands closer (0.24) and ranks channels as Torch-Pruning recommends for FLOPs targets.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
     from archfit.space.model_width import ModelWidthSpace
 
 CRITERIA = ("l1", "bn", "taylor", "fpgm", "knockoff")
+SCOPES = ("local", "global")
 
 
 def importance(criterion: str, model: nn.Module, knockoff: dict[str, torch.Tensor] | None = None):
@@ -44,8 +49,11 @@ def importance(criterion: str, model: nn.Module, knockoff: dict[str, torch.Tenso
 
 def prune_uniform(model: nn.Module, space: ModelWidthSpace, criterion: str, ratio: float, data: Split | None = None,
                   knockoff: dict[str, torch.Tensor] | None = None, round_to: int | None = None,
-                  seed: int = 0) -> nn.Module:
-    """A pruned copy of ``model`` with ``ratio`` of each searchable group's channels removed."""
+                  seed: int = 0, scope: str = "local") -> nn.Module:
+    """A pruned copy of ``model`` with ``ratio`` of each searchable group's channels removed (``scope`` local),
+    or ``ratio`` of all their channels, least important first across groups (``scope`` global)."""
+    if scope not in SCOPES:
+        raise ArchfitError(f"pruning scope {scope!r} is not one of {list(SCOPES)}")
     small = copy.deepcopy(model)
     names = dict(small.named_modules())
     ignored = [names[n] for n in space.kept_layers] + [names[m] for lo in space.left_out for m in lo.members]
@@ -54,7 +62,7 @@ def prune_uniform(model: nn.Module, space: ModelWidthSpace, criterion: str, rati
     example = torch.zeros(2, *space.input_shape)
     small.eval()
     pruner = tp.pruner.MetaPruner(small, example, importance(criterion, small, knockoff), pruning_ratio=ratio,
-                                  ignored_layers=ignored, round_to=round_to)
+                                  ignored_layers=ignored, round_to=round_to, global_pruning=scope == "global")
     pruner.step()
     small.zero_grad(set_to_none=True)
     return small
@@ -62,7 +70,8 @@ def prune_uniform(model: nn.Module, space: ModelWidthSpace, criterion: str, rati
 
 def prune_to_budget(model: nn.Module, space: ModelWidthSpace, criterion: str, fits: Callable[[nn.Module], bool],
                     data: Split | None = None, knockoff: dict[str, torch.Tensor] | None = None,
-                    round_to: int | None = None, steps: int = 5, seed: int = 0) -> tuple[nn.Module, float]:
+                    round_to: int | None = None, steps: int = 5, seed: int = 0,
+                    scope: str = "local") -> tuple[nn.Module, float]:
     """The least-pruned model that ``fits``: the uniform ratio is scanned upwards in steps of 0.1, then
     bisected; returns the model and its ratio. (A scan, not a plain bisection, because Torch-Pruning
     skips groups it would empty, so very high ratios can prune less than lower ones.)"""
@@ -70,7 +79,7 @@ def prune_to_budget(model: nn.Module, space: ModelWidthSpace, criterion: str, fi
         return copy.deepcopy(model), 0.0
     low, best, high = 0.0, None, None
     for ratio in [round(0.1 * k, 2) for k in range(1, 10)] + [0.95]:
-        candidate = prune_uniform(model, space, criterion, ratio, data, knockoff, round_to, seed)
+        candidate = prune_uniform(model, space, criterion, ratio, data, knockoff, round_to, seed, scope)
         if fits(candidate):
             best, high = candidate, ratio
             break
@@ -79,7 +88,7 @@ def prune_to_budget(model: nn.Module, space: ModelWidthSpace, criterion: str, fi
         raise ArchfitError(f"{criterion} pruning of every searchable group by up to 95% still exceeds the budget")
     for _ in range(steps):
         mid = (low + high) / 2
-        candidate = prune_uniform(model, space, criterion, mid, data, knockoff, round_to, seed)
+        candidate = prune_uniform(model, space, criterion, mid, data, knockoff, round_to, seed, scope)
         if fits(candidate):
             best, high = candidate, mid
         else:

@@ -105,9 +105,11 @@ class WidthSearch(SlimMethod):
 
 
 class PruneCriterion(SlimMethod):
-    """One-shot structured pruning by a Torch-Pruning criterion at the least uniform ratio that fits."""
+    """One-shot structured pruning by a Torch-Pruning criterion at the least ratio that fits (``scope``: the
+    same ratio per group, or one ratio over all groups ranked globally; ``compress/prune.py``)."""
 
     criterion = ""
+    scope = "local"
 
     def run(self, ctx: MethodContext) -> Outcome:
         subject: Context = ctx.subject
@@ -117,17 +119,22 @@ class PruneCriterion(SlimMethod):
                                                KnockoffConfig(seed=c.seed))
         fits = _model_fits(subject, ctx.budget)
         small, ratio = prune_to_budget(subject.model, subject.space, self.criterion, fits, subject.data.train,
-                                       subject.knockoff, c.round_to if c.round_to > 1 else None, seed=c.seed)
+                                       subject.knockoff, c.round_to if c.round_to > 1 else None, seed=c.seed,
+                                       scope=self.scope)
         self.slimmed_ = small
         widths = Arch(group_widths(subject.space, small))
         trial = Trial(0, widths, TrialState.COMPLETE, None, {"pruning_ratio": ratio})
-        return Outcome(trial, [trial], "pruning_ratio", f"Torch-Pruning {self.criterion} criterion",
-                       {"pruning_ratio": round(ratio, 4)}, "the least uniform pruning ratio that fits the budget")
+        return Outcome(trial, [trial], "pruning_ratio", f"Torch-Pruning {self.criterion} criterion, {self.scope} pruning",
+                       {"pruning_ratio": round(ratio, 4), "pruning_scope": self.scope},
+                       f"the least {'uniform' if self.scope == 'local' else 'global'} pruning ratio that fits the budget")
 
 
-for _criterion in CRITERIA:  # one registered method per criterion, e.g. create_method("l1")
+for _criterion in CRITERIA:  # one registered method per criterion and scope, e.g. "l1" and "l1-global"
     register_method(_criterion)(type(f"Prune_{_criterion}", (PruneCriterion,), {
         "criterion": _criterion, "__doc__": f"Torch-Pruning's {_criterion!r} criterion, then the slim fine-tune."}))
+    register_method(f"{_criterion}-global")(type(f"Prune_{_criterion}_global", (PruneCriterion,), {
+        "criterion": _criterion, "scope": "global",
+        "__doc__": f"Torch-Pruning's {_criterion!r} criterion ranked across groups, then the slim fine-tune."}))
 
 
 def slim_context(subject: Context, out: Path | None = None, log=print) -> MethodContext:

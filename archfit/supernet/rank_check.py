@@ -8,6 +8,7 @@ a resumable checkpoint; a rerun with the same settings trains nothing.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,21 @@ Log = Callable[[str], None]
 
 
 def rule_scores(space: Space, data: DataModule, archs: Sequence[Arch], rule: str, config: TrainConfig, folder: Path,
-                prefix: str = "", log: Log | None = None) -> tuple[list[float], float, Supernet]:
+                prefix: str = "", log: Log | None = None,
+                paths_within: tuple[Callable[[Arch], bool], str] | None = None) -> tuple[list[float], float, Supernet]:
     """Train (or resume) one rule's supernet in ``folder`` and score ``archs`` (valid accuracy, fraction).
 
-    Returns the scores, the supernet's total training wall time in seconds, and the supernet.
+    ``paths_within`` = ``(feasible, in words)`` restricts the random paths (``Sampler.restrict``); the words,
+    reduced to letters, digits and dots, name the checkpoint apart from the unrestricted one. Returns the scores, the supernet's total training wall time
+    in seconds, and the supernet.
     """
     sampler = create_sampler(rule)
+    if paths_within is not None:
+        sampler.restrict(*paths_within)
     torch.manual_seed(config.seed)
     supernet = Supernet(space, sampler.max_level)
-    checkpoint = folder / f"{prefix}{rule}_e{config.epochs}.safetensors"
+    tag = "_" + re.sub(r"[^A-Za-z0-9.]", "", paths_within[1]) if paths_within is not None else ""
+    checkpoint = folder / f"{prefix}{rule}{tag}_e{config.epochs}.safetensors"
     times_file = folder / "train_seconds.json"
     times = read_json(times_file, "supernet training times") if times_file.exists() else {}
 
