@@ -50,9 +50,11 @@ class SearchConfig:
     # about what 8 sandwich epochs (4 paths a step) do, and rank at least as well (docs/supernet.md)
     sampler: str = "uniform"
     supernet_epochs: int = 30  # epochs of supernet training (estimator "supernet" only)
-    # which random paths the supernet trains: "all" of the space, or only "budget" (those within the FLOPs,
-    # params or device-table bounds: the only ones a budgeted search can choose; docs/supernet.md)
-    supernet_paths: str = "all"
+    # which random paths the supernet trains: only "budget" (those within the FLOPs, params or device-table
+    # bounds: the only ones a budgeted search can choose) or "all" of the space. "budget" is the default since
+    # it measured better and cheaper on Fashion-MNIST (docs/fmnist.md); runs stored before it existed resume
+    # as "all", which is what they trained (from_dict).
+    supernet_paths: str = "budget"
     final: str = "train"  # chosen arch: "train" from scratch | "finetune" inherited supernet weights
     supernet: str | None = None  # estimator "supernet": start from this checkpoint (e.g. trained with DDP)
 
@@ -110,6 +112,7 @@ class SearchConfig:
         known = {f.name for f in fields(cls)}
         if not isinstance(data, dict):
             raise ArchfitError(f"stored settings {str(data)[:80]!r} are not a mapping of setting names to values")
+        data = {"supernet_paths": "all", **data}  # stored before the setting existed: every path was trained
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
         except (TypeError, ValueError) as exc:  # a damaged or hand-edited run: wrong types

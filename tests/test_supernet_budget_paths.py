@@ -111,3 +111,13 @@ def test_nb201_exact_cost_equals_counted_cost(shape, ops):
         with torch.device("meta"):
             model = space.build(arch)
         assert space.exact_cost(arch) == (count_flops(model, space.input_shape), count_params(model))
+
+
+def test_budget_paths_are_the_default_and_older_stored_runs_resume_as_all():
+    from archfit.config import SearchConfig
+
+    assert SearchConfig().supernet_paths == "budget"
+    stored = SearchConfig(estimator="supernet").to_dict()
+    del stored["supernet_paths"]  # a run stored before the setting existed trained every path
+    assert SearchConfig.from_dict(stored).supernet_paths == "all"
+    assert SearchConfig.from_dict({**stored, "supernet_paths": "budget"}).supernet_paths == "budget"
