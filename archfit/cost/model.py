@@ -9,7 +9,7 @@ from torch import nn
 
 from archfit.cost.budget import Cost
 from archfit.cost.flops import count_flops, count_params, device_of
-from archfit.cost.latency import check_runtime, measure_latency
+from archfit.cost.latency import check_clock, check_runtime, measure_latency
 from archfit.cost.metrics import get_metric
 from archfit.errors import ArchfitError
 from archfit.space.base import Arch, Space
@@ -18,19 +18,21 @@ from archfit.space.base import Arch, Space
 class CostModel:
     """Computes ``Cost`` for archs of ``space``; latency only when asked (it builds and times the net).
 
-    One instance measures under one ``runtime`` and ``threads``, so its per-arch cache never mixes latencies
-    of different runtimes; a resumed search re-measures (its stored settings must match, runtime included).
+    One instance measures under one ``runtime``, ``threads`` and ``clock``, so its per-arch cache never mixes
+    latencies of different runtimes or clocks; a resumed search re-measures (its stored settings must match,
+    runtime and clock included).
     """
 
     def __init__(self, space: Space, with_latency: bool = False, threads: int | None = None,
                  runtime: str = "torch", extra: tuple[str, ...] | list[str] = (),
-                 lookups: Mapping[str, Callable[[Arch], float]] | None = None) -> None:
+                 lookups: Mapping[str, Callable[[Arch], float]] | None = None, clock: str = "wall") -> None:
         self.space = space
         self.extra = tuple(extra)  # registered metrics beyond the Cost fields (archfit.cost.metrics), e.g. size_bytes
         self.lookups = dict(lookups or {})  # metric -> arch -> value, e.g. a device latency table (no build needed)
         self.with_latency = with_latency
         self.threads = threads
         self.runtime = check_runtime(runtime)
+        self.clock = check_clock(clock, threads)
         self._cache: dict[str, Cost] = {}
 
     def __call__(self, arch: Arch) -> Cost:
@@ -56,7 +58,7 @@ class CostModel:
         if not self.with_latency:
             return Cost(flops, params, extra=extra)
         latency = measure_latency(self.space.build(arch), self.space.input_shape, threads=self.threads,
-                                  runtime=self.runtime)
+                                  runtime=self.runtime, clock=self.clock)
         return Cost(flops, params, latency.median_ms, latency.p90_ms, latency.threads, latency.runtime, extra)
 
 

@@ -44,7 +44,7 @@ class DifferentiableMethod(Method):
         params = {}
         if self.variant == "proxyless":
             params = {"latency_ms": float(ctx.budget.max_latency_ms), "runtime": config.latency_runtime,
-                      "threads": config.threads}
+                      "threads": config.threads, "clock": config.latency_clock}
         settings = DiffSettings(epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
                                 method_params=params)
 
