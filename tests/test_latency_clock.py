@@ -92,3 +92,18 @@ def test_search_flag_times_the_final_model_and_resume_refuses_another_clock(fake
     capsys.readouterr()
     assert main(["search", "--out", str(out), "--resume", "--latency-clock", "wall", "--no-progress"]) == 2
     assert "latency_clock: 'cpu' → 'wall'" in capsys.readouterr().err
+
+
+def test_the_job_takes_proxyless_own_measurement_of_the_derived_net(fake_cpu_clock, tmp_path, monkeypatch):
+    """The cost model would time the derived net at 3 ms; ProxylessNAS timed it at 1 (fake) ms: one
+    measurement decides, so trial 0 (the derived arch) carries 1 ms."""
+    import archfit.cost.model as cost_model
+    from archfit.cost import Latency
+
+    monkeypatch.setattr(cost_model, "measure_latency", lambda *a, **k: Latency(3.0, 3.0, 1, 1, 30, "torch", "cpu"))
+    out = tmp_path / "px"
+    assert main(["search", "--space-args", json.dumps(TINY_SPACE_ARGS), "--method", "proxyless", "--epochs", "1",
+                 "--final-epochs", "0", "--threads", "1", "--max-latency-ms", "5", "--latency-clock", "cpu",
+                 "--no-progress", "--quiet", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["trials"][0]["cost"]["latency_ms"] == ONE_MS

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from archfit.cost.latency import check_clock, measure_latency
+from archfit.cost.latency import Latency, check_clock, measure_latency
 from archfit.differentiable.latency_table import LatencyTable, measure_table
 from archfit.differentiable.method import Method, register_method
 from archfit.errors import ArchfitError
@@ -90,8 +90,12 @@ class Proxyless(Method):
                     raise ArchfitError(f"proxyless: no network of this supernet fits {self.latency_ms} ms "
                                        f"({self.runtime}); the table predicts more for every repair")
                 predicted, repairs = self._predicted(ops), repairs + 1
-            measured = self._measured(ops) if self.measure else predicted
+            latency = self._measured(ops) if self.measure else None
+            measured = latency.median_ms if latency else predicted
             self.report.update(predicted_ms=predicted, measured_ms=measured, repaired_blocks=repairs)
+            if latency:  # the whole measurement, so the job can take it as the derived network's cost
+                self.report.update(measured_p90_ms=latency.p90_ms, measured_repeats=latency.repeats,
+                                   threads=latency.threads)
             if measured <= self.latency_ms:
                 return ops
             scale = measured / predicted
@@ -101,11 +105,11 @@ class Proxyless(Method):
     def _predicted(self, ops: list[str]) -> float:
         return self.table.base_ms + sum(float(self.block_ms[k, self.supernet.ops.index(op)]) for k, op in enumerate(ops))
 
-    def _measured(self, ops: list[str]) -> float:
+    def _measured(self, ops: list[str]) -> Latency:
         torch.manual_seed(0)
         model = self.supernet.space.build(self.supernet.to_arch(ops))
         return measure_latency(model, self.supernet.space.input_shape, threads=self.threads,
-                               runtime=self.runtime, clock=self.clock).median_ms
+                               runtime=self.runtime, clock=self.clock)
 
     def _cheaper(self, ops: list[str], probs: torch.Tensor) -> list[str] | None:
         """The single-block change to a faster allowed candidate with the highest probability."""
