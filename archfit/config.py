@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from archfit.cost.budget import Budget
-from archfit.cost.latency import check_runtime
+from archfit.cost.latency import check_clock, check_runtime
 from archfit.data import MAX_IMAGE_SIZE
 from archfit.errors import ArchfitError
 from archfit.train import TrainConfig
@@ -43,6 +43,9 @@ class SearchConfig:
     latency_table: str | None = None
     device: str | None = None
     latency_runtime: str = "torch"  # what runs the timed passes: "torch" (eager) | "onnxruntime" (onnx extra)
+    # what times them: "wall" clock | "cpu" = the timing thread's CPU time (1 thread; a loaded machine's
+    # preemption does not count, so budgets are checked against idle-core latency)
+    latency_clock: str = "wall"
     seed: int = 0
     executor: str = "local"
     threads: int = 1  # torch intra-op threads for training and latency (tiny nets train fastest on 1)
@@ -68,6 +71,7 @@ class SearchConfig:
         if self.threads < 1:
             raise ArchfitError(f"--threads {self.threads} must be >= 1")
         check_runtime(self.latency_runtime, "--latency-runtime")
+        check_clock(self.latency_clock, self.threads, "--latency-clock")
         if self.image_size is not None and not 4 <= self.image_size <= MAX_IMAGE_SIZE:
             raise ArchfitError(f"--image-size {self.image_size} must be between 4 and {MAX_IMAGE_SIZE} pixels")
         if self.train_subset is not None and self.train_subset < 10:

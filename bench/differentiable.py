@@ -125,28 +125,14 @@ def summary(records: list[dict], key: str) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
-def cpu_timer(module: torch.nn.Module, shape: tuple[int, ...], min_seconds: float = 0.05) -> float:
-    """Median thread-CPU milliseconds of a batch-1 forward (eager, inference mode, 1 thread), after a warm-up
-    of 10 passes: the latency on an idle core, which a shared machine's wall clock cannot give for calls
-    longer than a scheduler slice."""
-    example, times = torch.randn(1, *shape), []
-    module.eval()
-    with torch.inference_mode():
-        for _ in range(10):
-            module(example)
-        while len(times) < 30 or sum(times) < min_seconds * 1e3:
-            begin = time.thread_time_ns()
-            module(example)
-            times.append((time.thread_time_ns() - begin) / 1e6)
-    return float(np.median(times))
-
-
 def lut_part(args) -> None:
     """Lookup-table latency (fixed part + sum of per-block entries) vs the measured latency of random chain
     networks, batch 1, eager PyTorch, 1 thread. The machine is shared, so table and networks are measured
     in alternating rounds and each entry / network is the median over rounds (load drifts cancel). Two
-    clocks: the wall-clock median of ``archfit.cost.latency`` (what ``--max-latency-ms`` uses) and the
-    thread CPU time (what the networks cost on an idle core)."""
+    clocks of ``archfit.cost.latency`` (``--latency-clock``): the wall clock and the timing thread's CPU time
+    (what the networks cost on an idle core). The load average is recorded before and after."""
+    import os
+
     from archfit.cost.latency import measure_latency
     from archfit.differentiable.chain_supernet import ChainSupernet
     from archfit.differentiable.latency_table import LatencyTable, measure_table
@@ -157,16 +143,15 @@ def lut_part(args) -> None:
     rng = np.random.default_rng(0)
     archs = [space.sample(rng) for _ in range(args.lut_archs)]
     models = [space.build(arch).eval() for arch in archs]
-    clocks = {"wall": lambda m, shape: measure_latency(m, shape, threads=1, min_seconds=0.1).median_ms,
-              "cpu": cpu_timer}
+    clocks = ("wall", "cpu")
     tables = {c: [] for c in clocks}
     measured = {c: [] for c in clocks}
-    begun = time.perf_counter()
+    begun, load_before = time.perf_counter(), os.getloadavg()
     for r in range(args.lut_rounds):
-        for clock, timer in clocks.items():  # alternating clocks and table / networks within a round
-            tables[clock].append(measure_table(supernet, "torch", threads=1, min_seconds=0.05,
-                                               timer=None if clock == "wall" else timer))
-            measured[clock].append([timer(m, space.input_shape) for m in models])
+        for clock in clocks:  # alternating clocks and table / networks within a round
+            tables[clock].append(measure_table(supernet, "torch", threads=1, min_seconds=0.05, clock=clock))
+            measured[clock].append([measure_latency(m, space.input_shape, threads=1, min_seconds=0.1,
+                                                    clock=clock).median_ms for m in models])
         print(f"    round {r + 1}/{args.lut_rounds} done at {time.perf_counter() - begun:.0f}s", flush=True)
     result = {"space": space.spec(), "runtime": "torch (eager, inference_mode)", "threads": 1, "batch": 1,
               "rounds": args.lut_rounds, "archs": len(archs), "clocks": {}}
@@ -177,7 +162,7 @@ def lut_part(args) -> None:
         runs = tables[clock]
         table = LatencyTable("torch", 1, float(np.median([t.fixed_ms for t in runs])),
                              {k: float(np.median([t.entries[k] for t in runs])) for k in runs[0].entries},
-                             float(np.median([t.call_ms for t in runs])))
+                             float(np.median([t.call_ms for t in runs])), clock)
         net_ms = np.median(np.array(measured[clock]), axis=0)
         rows = []
         for arch, ms in zip(archs, net_ms):
@@ -201,6 +186,8 @@ def lut_part(args) -> None:
               f"{entry['p90_abs_error_pct']:.1f} | {', '.join(f'{v:.1f}' for v in per_round)} | "
               f"{entry['mean_signed_error_pct']:+.1f} |")
     result["seconds"] = time.perf_counter() - begun
+    result["load_average_1_5_15"] = {"before": list(load_before), "after": list(os.getloadavg())}
+    print(f"\n{result['seconds']:.0f} s; load average (1, 5, 15 min) before {load_before}, after {os.getloadavg()}")
     merge_result(args.out, "lut", result)
 
 

@@ -60,6 +60,10 @@ def add_parser(sub) -> None:
     p.add_argument("--latency-runtime", default=d.latency_runtime, metavar="{torch,onnxruntime}",
                    help="what runs the timed passes: eager PyTorch or an onnxruntime CPU session "
                         f"(onnx extra); default {d.latency_runtime}")
+    p.add_argument("--latency-clock", default=d.latency_clock, metavar="{wall,cpu}",
+                   help="what times the passes: the wall clock, or cpu = the timing thread's CPU time (needs "
+                        "--threads 1; on a loaded machine the latency of an idle core); default "
+                        f"{d.latency_clock}")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--executor", default=d.executor, help="local | processes:N | ray | ray:N | ray:auto | ray://HOST:PORT, optionally + ',ordered' (see docs/scale.md)")
     p.add_argument("--threads", type=int, default=d.threads, help="torch intra-op threads (training and latency)")

@@ -9,7 +9,7 @@ from torch import nn
 
 from archfit.cost.budget import Cost
 from archfit.cost.flops import count_flops, count_params, device_of
-from archfit.cost.latency import check_runtime, measure_latency
+from archfit.cost.latency import Latency, check_clock, check_runtime, measure_latency
 from archfit.cost.metrics import get_metric
 from archfit.errors import ArchfitError
 from archfit.space.base import Arch, Space
@@ -18,19 +18,21 @@ from archfit.space.base import Arch, Space
 class CostModel:
     """Computes ``Cost`` for archs of ``space``; latency only when asked (it builds and times the net).
 
-    One instance measures under one ``runtime`` and ``threads``, so its per-arch cache never mixes latencies
-    of different runtimes; a resumed search re-measures (its stored settings must match, runtime included).
+    One instance measures under one ``runtime``, ``threads`` and ``clock``, so its per-arch cache never mixes
+    latencies of different runtimes or clocks; a resumed search re-measures (its stored settings must match,
+    runtime and clock included).
     """
 
     def __init__(self, space: Space, with_latency: bool = False, threads: int | None = None,
                  runtime: str = "torch", extra: tuple[str, ...] | list[str] = (),
-                 lookups: Mapping[str, Callable[[Arch], float]] | None = None) -> None:
+                 lookups: Mapping[str, Callable[[Arch], float]] | None = None, clock: str = "wall") -> None:
         self.space = space
         self.extra = tuple(extra)  # registered metrics beyond the Cost fields (archfit.cost.metrics), e.g. size_bytes
         self.lookups = dict(lookups or {})  # metric -> arch -> value, e.g. a device latency table (no build needed)
         self.with_latency = with_latency
         self.threads = threads
         self.runtime = check_runtime(runtime)
+        self.clock = check_clock(clock, threads)
         self._cache: dict[str, Cost] = {}
 
     def __call__(self, arch: Arch) -> Cost:
@@ -39,7 +41,18 @@ class CostModel:
             cached = self._cache[arch.key] = self._measure(arch)
         return cached
 
-    def _measure(self, arch: Arch) -> Cost:
+    def remember(self, arch: Arch, latency: Latency) -> Cost:
+        """Cache ``arch``'s cost with a latency measured elsewhere under this model's runtime, threads and clock,
+        so that one measurement decides (ProxylessNAS's final check: on a loaded machine a second median of
+        the same network can land on the other side of the budget)."""
+        if (latency.runtime, latency.clock) != (self.runtime, self.clock) or \
+                (self.threads is not None and latency.threads != self.threads):
+            raise ArchfitError(f"latency measured with {latency.runtime}/{latency.clock}/{latency.threads} threads "
+                               f"cannot stand for {self.runtime}/{self.clock}/{self.threads} threads")
+        self._cache[arch.key] = self._measure(arch, latency)
+        return self._cache[arch.key]
+
+    def _measure(self, arch: Arch, latency: Latency | None = None) -> Cost:
         exact = getattr(self.space, "exact_cost", None)  # a space that counts without building (model_width)
         meta_model = None
         if exact is not None:
@@ -55,8 +68,8 @@ class CostModel:
         extra = measure_extra(self.extra, meta_model, self.space, arch, self.lookups) if self.extra else {}
         if not self.with_latency:
             return Cost(flops, params, extra=extra)
-        latency = measure_latency(self.space.build(arch), self.space.input_shape, threads=self.threads,
-                                  runtime=self.runtime)
+        latency = latency or measure_latency(self.space.build(arch), self.space.input_shape, threads=self.threads,
+                                             runtime=self.runtime, clock=self.clock)
         return Cost(flops, params, latency.median_ms, latency.p90_ms, latency.threads, latency.runtime, extra)
 
 

@@ -1,6 +1,6 @@
 """A per-operation latency lookup table for the ``chain`` space, measured on this machine.
 
-Each entry is the median latency (ms, batch 1, one runtime, e.g. ``"torch"`` = eager PyTorch) of one
+Each entry is the median latency (ms, batch 1, one runtime, e.g. ``"torch"`` = eager PyTorch, one clock) of one
 candidate block at its position (input channels, output channels, stride, input size), plus one entry for
 the fixed parts (stem and head). A network's predicted latency is the sum of its entries; the sum ignores
 what happens between layers (memory traffic, dispatch), which is why the derived network is measured for
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from archfit.cost.latency import measure_latency
+from archfit.cost.latency import check_clock, measure_latency
 from archfit.differentiable.chain_supernet import ZERO, ChainSupernet
 from archfit.space.base import Arch
 
@@ -27,6 +27,7 @@ class LatencyTable:
     fixed_ms: float = 0.0
     entries: dict[str, float] = field(default_factory=dict)  # "s0.b1/k3e4" → ms
     call_ms: float = 0.0  # what one timed call costs beyond its module (timer, dispatch): counted once per net
+    clock: str = "wall"  # what timed the entries: "wall" | "cpu" (archfit.cost.latency.CLOCKS)
 
     @property
     def base_ms(self) -> float:
@@ -56,17 +57,18 @@ Timer = Callable[[nn.Module, tuple[int, ...]], float]  # (module, input shape wi
 
 
 def measure_table(supernet: ChainSupernet, runtime: str = "torch", threads: int = 1,
-                  min_seconds: float = 0.05, timer: Timer | None = None) -> LatencyTable:
-    """Time every candidate block of ``supernet`` at its position, the stem + head, and one empty call.
-    ``timer`` replaces ``measure_latency``'s wall-clock median (e.g. a thread-CPU-time clock on a shared
-    machine, where a long call is preempted more often than a short one and wall medians stop adding up)."""
+                  min_seconds: float = 0.05, timer: Timer | None = None, clock: str = "wall") -> LatencyTable:
+    """Time every candidate block of ``supernet`` at its position, the stem + head, and one empty call, with
+    ``measure_latency``'s median under ``clock`` ("cpu" on a shared machine, where a long call is preempted
+    more often than a short one and wall medians stop adding up); ``timer`` replaces it (any other timing)."""
     space = supernet.space
-    table = LatencyTable(runtime, threads)
+    table = LatencyTable(runtime, threads, clock=check_clock(clock, threads))
 
     def timed(module: nn.Module, shape: tuple[int, ...]) -> float:
         if timer is not None:
             return timer(module, shape)
-        return measure_latency(module, shape, threads=threads, runtime=runtime, min_seconds=min_seconds).median_ms
+        return measure_latency(module, shape, threads=threads, runtime=runtime, min_seconds=min_seconds,
+                               clock=clock).median_ms
 
     spatial = len(space.input_shape) - 1
     last = supernet.positions[-1]

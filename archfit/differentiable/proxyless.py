@@ -4,7 +4,7 @@ Binarised paths: a weight step runs one sampled candidate per block; an architec
 sampled candidates per block, mixed by the softmax of their two alphas (memory of two paths, not all).
 The architecture loss adds ``lam * relu(E[latency] / budget - 1)``, where the expected latency is the
 lookup table's sum weighted by the candidates' probabilities (differentiable in alpha). The derived
-network (argmax per block) is then measured for real (batch 1, the table's runtime); if it misses the
+network (argmax per block) is then measured for real (batch 1, the table's runtime and clock); if it misses the
 budget it is repaired greedily (the most probable change that lowers predicted latency, with the table
 rescaled by measured / predicted) and measured again, or refused with a one-line error.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from archfit.cost.latency import measure_latency
+from archfit.cost.latency import Latency, check_clock, measure_latency
 from archfit.differentiable.latency_table import LatencyTable, measure_table
 from archfit.differentiable.method import Method, register_method
 from archfit.errors import ArchfitError
@@ -24,30 +24,37 @@ from archfit.errors import ArchfitError
 
 @register_method("proxyless")
 class Proxyless(Method):
-    """``latency_ms``: budget; ``table``: a precomputed table (``{"fixed_ms", "entries", "call_ms"}``) or None to
-    measure one now; ``measure``: measure the derived network for real (False: trust the table)."""
+    """``latency_ms``: budget; ``clock``: what times the table and the derived network ("wall" | "cpu", one clock
+    for both so that they compare); ``table``: a precomputed table (``{"fixed_ms", "entries", "call_ms"}`` and
+    optionally its ``"clock"``, which must match) or None to measure one now; ``measure``: measure the derived
+    network for real (False: trust the table)."""
 
     def __init__(self, latency_ms: float, lam: float = 2.0, width: float = 1.0, runtime: str = "torch",
-                 threads: int = 1, table: dict | None = None, measure: bool = True) -> None:
+                 threads: int = 1, table: dict | None = None, measure: bool = True, clock: str = "wall") -> None:
         if not latency_ms > 0:
             raise ArchfitError(f"proxyless: latency budget {latency_ms} ms must be > 0")
         self.latency_ms, self.lam, self.width = float(latency_ms), float(lam), float(width)
         self.runtime, self.threads, self.table_spec, self.measure = runtime, int(threads), table, bool(measure)
+        self.clock = check_clock(clock, self.threads, "proxyless clock")
+        if table is not None and table.get("clock", "wall") != self.clock:
+            raise ArchfitError(f"proxyless: the lookup table was timed with clock {table.get('clock', 'wall')!r}, "
+                               f"the search measures with {self.clock!r}; give a table of the same clock")
 
     def start(self, loop) -> None:
         super().start(loop)
         if self.table_spec is not None:
             self.table = LatencyTable(self.runtime, self.threads, float(self.table_spec["fixed_ms"]),
-                                      dict(self.table_spec["entries"]), float(self.table_spec.get("call_ms", 0.0)))
+                                      dict(self.table_spec["entries"]), float(self.table_spec.get("call_ms", 0.0)),
+                                      self.clock)
         else:
-            self.table = measure_table(self.supernet, self.runtime, self.threads)
+            self.table = measure_table(self.supernet, self.runtime, self.threads, clock=self.clock)
         self.block_ms = self.table.block_ms(self.supernet)
         fastest = self.table.base_ms + float(self.block_ms.masked_fill(~self.supernet.allowed, float("inf"))
                                               .min(dim=-1).values.sum())
         if fastest > self.latency_ms:  # refuse before training, not after
             raise ArchfitError(f"proxyless: no network of this supernet fits {self.latency_ms} ms ({self.runtime}); "
                                f"the lookup table's fastest is {fastest:.3f} ms")
-        self.report: dict[str, Any] = {"budget_ms": self.latency_ms, "runtime": self.runtime}
+        self.report: dict[str, Any] = {"budget_ms": self.latency_ms, "runtime": self.runtime, "clock": self.clock}
 
     def expected_ms(self) -> torch.Tensor:
         return self.table.base_ms + (self.supernet.probabilities() * self.block_ms).sum()
@@ -83,8 +90,12 @@ class Proxyless(Method):
                     raise ArchfitError(f"proxyless: no network of this supernet fits {self.latency_ms} ms "
                                        f"({self.runtime}); the table predicts more for every repair")
                 predicted, repairs = self._predicted(ops), repairs + 1
-            measured = self._measured(ops) if self.measure else predicted
+            latency = self._measured(ops) if self.measure else None
+            measured = latency.median_ms if latency else predicted
             self.report.update(predicted_ms=predicted, measured_ms=measured, repaired_blocks=repairs)
+            if latency:  # the whole measurement, so the job can take it as the derived network's cost
+                self.report.update(measured_p90_ms=latency.p90_ms, measured_repeats=latency.repeats,
+                                   threads=latency.threads)
             if measured <= self.latency_ms:
                 return ops
             scale = measured / predicted
@@ -94,11 +105,11 @@ class Proxyless(Method):
     def _predicted(self, ops: list[str]) -> float:
         return self.table.base_ms + sum(float(self.block_ms[k, self.supernet.ops.index(op)]) for k, op in enumerate(ops))
 
-    def _measured(self, ops: list[str]) -> float:
+    def _measured(self, ops: list[str]) -> Latency:
         torch.manual_seed(0)
         model = self.supernet.space.build(self.supernet.to_arch(ops))
         return measure_latency(model, self.supernet.space.input_shape, threads=self.threads,
-                               runtime=self.runtime).median_ms
+                               runtime=self.runtime, clock=self.clock)
 
     def _cheaper(self, ops: list[str], probs: torch.Tensor) -> list[str] | None:
         """The single-block change to a faster allowed candidate with the highest probability."""
@@ -117,4 +128,4 @@ class Proxyless(Method):
 
     def extras(self) -> dict[str, Any]:
         return {"latency": self.report, "lookup_table": {"fixed_ms": self.table.fixed_ms, "call_ms": self.table.call_ms,
-                                                                   "entries": self.table.entries}}
+                                                         "clock": self.table.clock, "entries": self.table.entries}}

@@ -25,7 +25,7 @@ from torch import nn
 
 from archfit.cost.budget import Budget, Cost
 from archfit.cost.flops import count_flops, count_params
-from archfit.cost.latency import RUNTIME_TEXT, measure_latency
+from archfit.cost.latency import CLOCK_TEXT, RUNTIME_TEXT, measure_latency
 from archfit.cost.layers import layer_costs
 from archfit.cost.model import CostModel, measure_extra
 from archfit.data.base import DataModule
@@ -165,7 +165,8 @@ def train_from_scratch(ctx: MethodContext, arch: Arch) -> nn.Module:
 def measured_final(ctx: MethodContext, outcome: Outcome, model: nn.Module, mode: str, start: float) -> Final:
     """Accuracy on valid and test (the test split is used only here), cost measured on the real model."""
     config, shape = ctx.config, ctx.space.input_shape
-    latency = measure_latency(model, shape, threads=config.threads, runtime=config.latency_runtime)
+    latency = measure_latency(model, shape, threads=config.threads, runtime=config.latency_runtime,
+                              clock=config.latency_clock)
     extra = measure_extra(ctx.budget.extra_metrics, model, ctx.space, outcome.best.arch, ctx.cost.lookups)
     cost = Cost(count_flops(model, shape), count_params(model), latency.median_ms, latency.p90_ms, latency.threads,
                 latency.runtime, extra)
@@ -174,7 +175,8 @@ def measured_final(ctx: MethodContext, outcome: Outcome, model: nn.Module, mode:
     units = {"flops": "FLOPs = 2 x MACs of one batch-1 forward pass (torch FlopCounterMode: conv, linear, "
                       "matmul; element-wise ops not counted)",
              "latency_ms": f"median and p90 of {latency.repeats} batch-1 forward passes on this CPU after "
-                           f"warm-up, {latency.threads} threads, {RUNTIME_TEXT[latency.runtime]}",
+                           f"warm-up, {latency.threads} threads, {RUNTIME_TEXT[latency.runtime]}, "
+                           f"{CLOCK_TEXT[latency.clock]}",
              "accuracy": ACCURACY_UNIT}
     seconds = time.perf_counter() - start
     return Final(metrics, cost, model, {"epochs": config.final_epochs, "seconds": seconds, "mode": mode},

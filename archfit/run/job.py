@@ -144,7 +144,8 @@ def search_job(config: SearchConfig, out: Path, resume: bool = False, progress: 
         budget = config.budget()
         strategy = create_strategy(config.strategy)
         cost = CostModel(space, with_latency=budget.needs_latency, threads=config.threads,
-                         runtime=config.latency_runtime, extra=budget.extra_metrics, lookups=cost_lookups(config, space))
+                         runtime=config.latency_runtime, extra=budget.extra_metrics, lookups=cost_lookups(config, space),
+                         clock=config.latency_clock)
         check_budget_reachable(space, budget, cost)
         ctx = MethodContext(config, space, data, budget, cost, out, resume, config.seed, progress,
                             log=(lambda text: print(text, flush=True)) if progress else (lambda text: None))
