@@ -60,6 +60,9 @@ class SearchConfig:
     supernet_paths: str = "budget"
     final: str = "train"  # chosen arch: "train" from scratch | "finetune" inherited supernet weights
     supernet: str | None = None  # estimator "supernet": start from this checkpoint (e.g. trained with DDP)
+    # differentiable methods: Adam learning rate of the architecture parameters (None: DARTS' 3e-4, sized for
+    # 50 epochs of CIFAR-10; a short run on a small subset takes few architecture steps and needs more)
+    arch_lr: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.space_args, dict):
@@ -82,6 +85,9 @@ class SearchConfig:
             raise ArchfitError(f"--supernet-epochs {self.supernet_epochs} must be >= 1")
         if self.supernet_paths not in ("all", "budget"):
             raise ArchfitError(f"--supernet-paths {self.supernet_paths!r} must be 'all' or 'budget'")
+        if self.arch_lr is not None and not 0 < self.arch_lr <= 1:
+            raise ArchfitError(f"--arch-lr {self.arch_lr} must be in (0, 1] (Adam learning rate of the architecture "
+                               "parameters)")
         if self.final not in ("train", "finetune"):
             raise ArchfitError(f"--final {self.final!r} must be 'train' or 'finetune'")
         if self.supernet is not None and self.estimator != "supernet":

@@ -32,6 +32,9 @@ def add_parser(sub) -> None:
     p.add_argument("--sampler", default=d.sampler,
                    help=f"supernet sampling rule: uniform | sandwich | cafenet | close (default {d.sampler})")
     p.add_argument("--supernet-epochs", type=int, default=d.supernet_epochs, help="supernet training epochs")
+    p.add_argument("--arch-lr", type=float, default=d.arch_lr,
+                   help="differentiable methods: Adam learning rate of the architecture parameters (default: "
+                        "DARTS' 3e-4; short runs on small subsets need more, e.g. 3e-3)")
     p.add_argument("--supernet-paths", default=d.supernet_paths, metavar="{all,budget}",
                    help="random supernet paths from the whole space, or only those within the FLOPs/params/"
                         f"device-table budget (default {d.supernet_paths})")

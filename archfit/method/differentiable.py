@@ -49,7 +49,7 @@ class DifferentiableMethod(Method):
             params = {"latency_ms": float(ctx.budget.max_latency_ms), "runtime": config.latency_runtime,
                       "threads": config.threads, "clock": config.latency_clock}
         settings = DiffSettings(epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
-                                method_params=params)
+                                arch_lr=config.arch_lr or DiffSettings.arch_lr, method_params=params)
 
         def progress(report: dict) -> None:
             if ctx.progress:
@@ -73,6 +73,7 @@ class DifferentiableMethod(Method):
             raise ArchfitError(f"{self.variant} derived an arch outside the budget ({'; '.join(reasons)}); "
                                "differentiable variants other than proxyless do not search under a budget")
         extras = {"differentiable": {"method": self.variant, "wall_s": outcome.wall_s, "folder": FOLDER,
+                                     "arch_lr": settings.arch_lr,
                                      **{k: v for k, v in outcome.extras.items() if isinstance(v, (str, int, float))}}}
         return Outcome.of_arch(ctx, arch, {"valid_acc": float(outcome.extras.get("supernet_valid_acc", 0.0))},
                                f"differentiable search ({self.variant}), derived arch", extras)
