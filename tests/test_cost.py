@@ -53,7 +53,9 @@ def test_latency_reports_percentiles_and_threads():
 
 def test_latency_times_a_fast_model_for_at_least_min_seconds():
     fast = measure_latency(nn.Linear(4, 4), (4,), repeats=10, threads=1, min_seconds=0.05)
-    assert fast.repeats > 10 and fast.repeats * fast.median_ms >= 0.5 * 50  # far more than 10 passes of ~us each
+    # 50 ms of ~10 us passes is thousands of them; >= 50 holds unless a mean pass takes 1 ms (a load-proof bound:
+    # median x repeats is not, since preempted passes make the total exceed it), and fails if the floor is ignored
+    assert fast.repeats >= 50
     exact = measure_latency(nn.Linear(4, 4), (4,), repeats=10, threads=1, min_seconds=0.0)
     assert exact.repeats == 10
 
