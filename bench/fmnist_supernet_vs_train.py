@@ -33,6 +33,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from archfit.benchmark.interleaved import (
+    add_cache_arguments,
+    cache_row,
+    cached_row,
+    cached_rows,
+    run_interleaved,
+)
 from archfit.config import SearchConfig
 from archfit.io import atomic_write_json, read_json
 from archfit.metrics import t_interval
@@ -53,10 +60,10 @@ def settings(args: argparse.Namespace) -> dict:
 
 def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     """One (arm, seed): cached summary, or run (resuming a killed run's folder) and cache the summary."""
-    cache = read_json(args.cache, "run summaries") if args.cache.is_file() else {}
     key = f"{arm}/seed{seed}"
-    if key in cache:
-        return cache[key]
+    done = cached_row(args.cache, key)
+    if done is not None:
+        return done
     folder = args.runs / f"{arm}-seed{seed}"
     estimator, paths = ESTIMATOR[arm]
     config = SearchConfig(**settings(args), estimator=estimator, supernet_paths=paths, seed=seed)
@@ -79,9 +86,7 @@ def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
            # the search is data loading, space and budget checks (the same in both arms)
            "candidate_seconds": sum(t.get("seconds") or 0.0 for t in results.get("trials", [])),
            "cpu_seconds": cpu, "resumed": resumed, "finished_utc": time.strftime("%H:%M:%S", time.gmtime())}
-    cache = read_json(args.cache, "run summaries") if args.cache.is_file() else {}
-    cache[key] = row
-    atomic_write_json(args.cache, cache)
+    cache_row(args.cache, key, row)
     print(f"{arm} seed {seed}: test {100 * row['test_acc']:.2f} %, {row['flops'] / 1e6:.3f} MFLOPs, wall "
           f"{row['wall_seconds']:.0f} s (search {row['search_seconds']:.0f}, final {row['final_seconds']:.0f}), "
           f"cpu {cpu:.0f} s (this call's wall {wall:.0f} s)", flush=True)
@@ -153,18 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
     # v2: measured after the chain space's closed-form cost (session 7), which removed ~90 s per search of
     # meta-device FLOPs counting from both arms; the v1 cache (session 6) is kept as the earlier record.
-    parser.add_argument("--runs", type=Path, default=HERE / "out" / "fmnist_supernet_vs_train_runs_v2")
-    parser.add_argument("--cache", type=Path, default=HERE / "results" / "fmnist_supernet_vs_train_cache_v2.json")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "fmnist_supernet_vs_train.json")
-    parser.add_argument("--summarize", action="store_true", help="only the table of the cached runs")
+    add_cache_arguments(parser, HERE / "results", "fmnist_supernet_vs_train", "_v2")
     args = parser.parse_args(argv)
     args.runs.mkdir(parents=True, exist_ok=True)
     if not args.summarize:
-        for seed in args.seeds:  # interleaved: both arms of a seed back to back, under similar load
-            for arm in args.arms:
-                one_run(arm, seed, args)
-    cache = read_json(args.cache, "run summaries") if args.cache.is_file() else {}
-    rows = {arm: [r for r in cache.values() if r["arm"] == arm and r["seed"] in args.seeds] for arm in ARMS}
+        run_interleaved(args.seeds, args.arms, lambda arm, seed: one_run(arm, seed, args))
+    rows = cached_rows(args.cache, ARMS, args.seeds)
     summary = {arm: summarize(rows, arm) for arm in ARMS if arm != "train"}
     text = table(rows, summary)
     print(text)

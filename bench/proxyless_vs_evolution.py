@@ -35,6 +35,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from archfit.benchmark.interleaved import (
+    add_cache_arguments,
+    cache_row,
+    cached_row,
+    cached_rows,
+    run_interleaved,
+)
 from archfit.config import SearchConfig
 from archfit.cost import measure_latency
 from archfit.io import atomic_write_json, read_json
@@ -87,10 +94,10 @@ def cpu_mark_at_finalize(marks: dict) -> Iterator[None]:
 
 def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     """One (arm, seed): cached summary, or run (resuming a killed run's folder) and cache the summary."""
-    cache = read_json(args.cache, "run summaries") if args.cache.is_file() else {}
     key = f"{arm}/seed{seed}"
-    if key in cache:
-        return cache[key]
+    done = cached_row(args.cache, key)
+    if done is not None:
+        return done
     folder = args.runs / f"{arm}-seed{seed}"
     config = arm_config(arm, seed, args)
     resumed = (folder / "store.sqlite").is_file()
@@ -115,9 +122,7 @@ def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
            "final_seconds": timing["final_seconds"], "wall_seconds": timing["total_seconds"],
            "cpu_search_seconds": cpu_search, "cpu_final_seconds": cpu_final, "trials": len(results["trials"]),
            "load_1min_at_start": load, "resumed": resumed, "finished_utc": time.strftime("%H:%M:%S", time.gmtime())}
-    cache = read_json(args.cache, "run summaries") if args.cache.is_file() else {}
-    cache[key] = row
-    atomic_write_json(args.cache, cache)
+    cache_row(args.cache, key, row)
     print(f"    test {100 * row['test_acc']:.2f} %, {row['flops'] / 1e6:.3f} MFLOPs, latency final "
           f"{row['latency_final_ms']:.2f} ms (at search {at_search or float('nan'):.2f}), search {row['search_seconds']:.0f} s "
           f"wall / {cpu_search or float('nan'):.0f} s CPU, final {row['final_seconds']:.0f} s", flush=True)
@@ -207,18 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1, help="evolution / random: training epochs per candidate")
     parser.add_argument("--final-epochs", type=int, default=4, help="the chosen arch, every arm")
     parser.add_argument("--retime-rounds", type=int, default=5)
-    parser.add_argument("--runs", type=Path, default=HERE / "out" / "proxyless_vs_evolution_runs")
-    parser.add_argument("--cache", type=Path, default=HERE / "results" / "proxyless_vs_evolution_cache.json")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "proxyless_vs_evolution.json")
-    parser.add_argument("--summarize", action="store_true", help="only the table of the cached runs")
+    add_cache_arguments(parser, HERE / "results", "proxyless_vs_evolution")
     args = parser.parse_args(argv)
     args.runs.mkdir(parents=True, exist_ok=True)
     if not args.summarize:
-        for seed in args.seeds:  # interleaved: every arm of a seed back to back, under similar load
-            for arm in args.arms:
-                one_run(arm, seed, args)
-    cache = read_json(args.cache, "run summaries") if args.cache.is_file() else {}
-    rows = {arm: [r for r in cache.values() if r["arm"] == arm and r["seed"] in args.seeds] for arm in args.arms}
+        run_interleaved(args.seeds, args.arms, lambda arm, seed: one_run(arm, seed, args))
+    rows = cached_rows(args.cache, args.arms, args.seeds)
     rows = {arm: rs for arm, rs in rows.items() if rs}
     load = os.getloadavg()
     retimed = retime([r for rs in rows.values() for r in rs], args.retime_rounds)
