@@ -52,7 +52,10 @@ from archfit.space.base import Arch
 
 HERE = Path(__file__).resolve().parent
 SPACE_ARGS = {"widths": [1.0]}
+# proxyless-lr1e-2: the same with --arch-lr 1e-2 (added in session 7): at the job's default 3e-4, 3 epochs (69
+# architecture steps) moved the probabilities by < 0.004; 69 Adam steps at 1e-2 can move a logit by about 0.7
 ARM_SETTINGS = {"proxyless": {"estimator": "proxyless"},
+                "proxyless-lr1e-2": {"estimator": "proxyless", "arch_lr": 1e-2},
                 "evolution": {"estimator": "train", "strategy": "evolution"},
                 "random": {"estimator": "train", "strategy": "random"}}
 
@@ -65,7 +68,7 @@ def settings(args: argparse.Namespace) -> dict:
 
 
 def arm_config(arm: str, seed: int, args: argparse.Namespace) -> SearchConfig:
-    epochs = args.px_epochs if arm == "proxyless" else args.epochs
+    epochs = args.px_epochs if arm.startswith("proxyless") else args.epochs
     return SearchConfig(**settings(args), **ARM_SETTINGS[arm], epochs=epochs, seed=seed)
 
 
@@ -113,7 +116,7 @@ def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     best, timing = results["best"], results["timing"]
     at_search = next((t["cost"].get("latency_ms") for t in results["trials"] if t["arch"] == best["arch"]), None)
     proxyless = read_json(folder / "differentiable" / "differentiable.json", "proxyless outcome").get("latency", {}) \
-        if arm == "proxyless" else {}
+        if arm.startswith("proxyless") else {}
     row = {"arm": arm, "seed": seed, "arch": best["arch"], "flops": best["cost"]["flops"],
            "params": best["cost"]["params"], "latency_final_ms": best["cost"]["latency_ms"],
            "latency_at_search_ms": at_search, "predicted_ms": proxyless.get("predicted_ms"),
@@ -156,10 +159,11 @@ def summarize(rows: dict[str, list[dict]], budget: float, retimed: dict[str, flo
         out["arms"][arm]["fits_final"] = sum(r["latency_final_ms"] <= budget for r in rs)
         out["arms"][arm]["fits_retimed"] = sum((r["latency_retimed_ms"] or float("inf")) <= budget for r in rs)
     by = {arm: {r["seed"]: r for r in rs} for arm, rs in rows.items()}
-    for other in [a for a in rows if a != "proxyless"]:
-        seeds = sorted(set(by.get("proxyless", {})) & set(by[other]))
-        diffs = [100 * (by["proxyless"][s]["test_acc"] - by[other][s]["test_acc"]) for s in seeds]
-        out["paired"][f"proxyless - {other}"] = {"seeds": seeds, "per_seed_pp": diffs, **mean_ci(diffs)}
+    for px in [a for a in rows if a.startswith("proxyless")]:
+        for other in [a for a in rows if not a.startswith("proxyless")]:
+            seeds = sorted(set(by[px]) & set(by[other]))
+            diffs = [100 * (by[px][s]["test_acc"] - by[other][s]["test_acc"]) for s in seeds]
+            out["paired"][f"{px} - {other}"] = {"seeds": seeds, "per_seed_pp": diffs, **mean_ci(diffs)}
     return out
 
 
