@@ -99,7 +99,7 @@ def logs(temp: Path, prefix: str) -> int:
     return len(list((temp / "session_latest" / "logs").glob(f"{prefix}*")))
 
 
-def archfit(args: list[str], env_extra: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+def archfit(args: list[str], env_extra: dict[str, str], timeout: float = 360) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", **env_extra)
     return subprocess.run([sys.executable, "-m", "archfit", *args], env=env, capture_output=True, text=True,
