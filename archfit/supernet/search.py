@@ -44,7 +44,7 @@ def train_run_supernet(config, space: Space, data: DataModule, checkpoint: Path,
     """Train (or resume from ``checkpoint``) the supernet a run's settings describe; one process or DDP.
     ``feasible`` (from ``within_budget``) restricts the random paths when ``config.supernet_paths`` is "budget"."""
     sampler = create_sampler(config.sampler)
-    if getattr(config, "supernet_paths", "all") == "budget":
+    if config.supernet_paths == "budget":
         sampler.restrict(*feasible)
     torch.manual_seed(config.seed)  # every DDP rank builds the same initial weights
     supernet = Supernet(space, sampler.max_level)
