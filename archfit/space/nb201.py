@@ -147,14 +147,8 @@ class Nb201Space(Space):
         ``count_params`` of the built network.
         """
         if self._edge_costs is None and self._counted < len(self.ops):  # a few archs: count them as they come
-            import torch
-
-            from archfit.cost.flops import count_flops, count_params
-
             self._counted += 1
-            with torch.device("meta"):
-                model = self.build(arch)
-            return count_flops(model, self._input_shape), count_params(model)
+            return self._meta_counts(_ops(arch))
         if self._edge_costs is None:  # from the (len(ops) + 1)-th arch on: the decomposition, counted once
             self._edge_costs = self._count_edge_costs()
         (flops, params), per_edge = self._edge_costs
@@ -162,16 +156,18 @@ class Nb201Space(Space):
             flops, params = flops + per_edge[op][0], params + per_edge[op][1]
         return flops, params
 
-    def _count_edge_costs(self) -> tuple[tuple[int, int], dict[str, tuple[int, int]]]:
+    def _meta_counts(self, ops: tuple[str, ...]) -> tuple[int, int]:
+        """(FLOPs, parameters) of the network with cell ``ops``, counted on the meta device (no memory)."""
         import torch
 
         from archfit.cost.flops import count_flops, count_params
 
-        uniform = {}
-        for op in self.ops:
-            with torch.device("meta"):
-                model = Nb201Network((op,) * len(EDGES), self._input_shape, self.num_classes, self.channels, self.cells)
-            uniform[op] = (count_flops(model, self._input_shape), count_params(model))
+        with torch.device("meta"):
+            model = Nb201Network(ops, self._input_shape, self.num_classes, self.channels, self.cells)
+        return count_flops(model, self._input_shape), count_params(model)
+
+    def _count_edge_costs(self) -> tuple[tuple[int, int], dict[str, tuple[int, int]]]:
+        uniform = {op: self._meta_counts((op,) * len(EDGES)) for op in self.ops}
         base = uniform[self.ops[0]]
         per_edge = {}
         for op, (flops, params) in uniform.items():
