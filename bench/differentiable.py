@@ -128,9 +128,12 @@ def summary(records: list[dict], key: str) -> str:
 def lut_part(args) -> None:
     """Lookup-table latency (fixed part + sum of per-block entries) vs the measured latency of random chain
     networks, batch 1, eager PyTorch, 1 thread. The machine is shared, so table and networks are measured
-    in alternating rounds and each entry / network is the median over rounds (load drifts cancel). Two
-    clocks of ``archfit.cost.latency`` (``--latency-clock``): the wall clock and the timing thread's CPU time
-    (what the networks cost on an idle core). The load average is recorded before and after."""
+    in alternating rounds and each entry / network is the median over rounds (load drifts cancel): with
+    --lut-rounds 5, the table is what ``measure_table`` gives ProxylessNAS (5 passes), and each round's own
+    error is what a one-pass table would give. Two clocks of ``archfit.cost.latency`` (``--latency-clock``): the
+    wall clock and the timing thread's CPU time (what the networks cost on an idle core; its entries are means of
+    the timed calls, networks are medians as every archfit measurement). The load average is recorded before
+    and after."""
     import os
 
     from archfit.cost.latency import measure_latency
@@ -149,7 +152,7 @@ def lut_part(args) -> None:
     begun, load_before = time.perf_counter(), os.getloadavg()
     for r in range(args.lut_rounds):
         for clock in clocks:  # alternating clocks and table / networks within a round
-            tables[clock].append(measure_table(supernet, "torch", threads=1, min_seconds=0.05, clock=clock))
+            tables[clock].append(measure_table(supernet, "torch", threads=1, min_seconds=0.05, clock=clock, rounds=1))
             measured[clock].append([measure_latency(m, space.input_shape, threads=1, min_seconds=0.1,
                                                     clock=clock).median_ms for m in models])
         print(f"    round {r + 1}/{args.lut_rounds} done at {time.perf_counter() - begun:.0f}s", flush=True)
@@ -268,7 +271,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["search", "lut", "darts-space", "darts-search"], default="search")
     parser.add_argument("--lut-archs", type=int, default=30)
-    parser.add_argument("--lut-rounds", type=int, default=3, help="alternating table / network timing rounds")
+    parser.add_argument("--lut-rounds", type=int, default=5, help="alternating table / network timing rounds")
     parser.add_argument("--naslib", type=Path, default=ROOT.parent / "shared" / "naslib" / "zc_nasbench301_cifar10.json")
     parser.add_argument("--methods", default="dartspt,pcdarts,gdas,sharpdarts,darts")
     parser.add_argument("--seeds", default="0,1,2")

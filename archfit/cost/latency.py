@@ -44,6 +44,7 @@ class Latency:
     repeats: int
     runtime: str = "torch"
     clock: str = "wall"
+    mean_ms: float | None = None  # what adds up: a lookup table sums per-layer means (archfit.differentiable)
 
 
 def check_runtime(runtime: str, flag: str = "runtime") -> str:
@@ -104,7 +105,7 @@ def measure_latency(
         torch.set_num_threads(previous)
         model.train(was_training)
     return Latency(float(np.median(times)), float(np.percentile(times, 90)), threads, batch, len(times), runtime,
-                   clock)
+                   clock, float(np.mean(times)))
 
 
 MAX_PASSES = 20_000  # bounds the timed passes of a microsecond-scale model

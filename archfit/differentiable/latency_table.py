@@ -1,7 +1,7 @@
 """A per-operation latency lookup table for the ``chain`` space, measured on this machine.
 
-Each entry is the median latency (ms, batch 1, one runtime, e.g. ``"torch"`` = eager PyTorch, one clock) of one
-candidate block at its position (input channels, output channels, stride, input size), plus one entry for
+Each entry is the latency (ms, batch 1, one runtime, e.g. ``"torch"`` = eager PyTorch, one clock; the median over
+a few passes, see ``measure_table``) of one candidate block at its position (input channels, output channels, stride, input size), plus one entry for
 the fixed parts (stem and head). A network's predicted latency is the sum of its entries; the sum ignores
 what happens between layers (memory traffic, dispatch), which is why the derived network is measured for
 real at the end. ``bench/differentiable.py --part lut`` compares predicted and measured on random archs.
@@ -9,6 +9,7 @@ real at the end. ``bench/differentiable.py --part lut`` compares predicted and m
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from torch import nn
 
 from archfit.cost.latency import check_clock, measure_latency
 from archfit.differentiable.chain_supernet import ZERO, ChainSupernet
+from archfit.errors import ArchfitError
 from archfit.space.base import Arch
 
 
@@ -54,29 +56,52 @@ class LatencyTable:
 
 
 Timer = Callable[[nn.Module, tuple[int, ...]], float]  # (module, input shape without batch) -> ms
+FIXED, CALL = "<stem+head>", "<call>"  # keys of the two non-block timings while passes are collected
+
+
+TABLE_ROUNDS = 5  # passes over every entry; each entry is the median over passes (load drifts cancel)
+MAX_TABLE_ROUNDS = 50
 
 
 def measure_table(supernet: ChainSupernet, runtime: str = "torch", threads: int = 1,
-                  min_seconds: float = 0.05, timer: Timer | None = None, clock: str = "wall") -> LatencyTable:
-    """Time every candidate block of ``supernet`` at its position, the stem + head, and one empty call, with
-    ``measure_latency``'s median under ``clock`` ("cpu" on a shared machine, where a long call is preempted
-    more often than a short one and wall medians stop adding up); ``timer`` replaces it (any other timing)."""
+                  min_seconds: float = 0.05, timer: Timer | None = None, clock: str = "wall",
+                  rounds: int = TABLE_ROUNDS) -> LatencyTable:
+    """Time every candidate block of ``supernet`` at its position, the stem + head, and one empty call, in
+    ``rounds`` passes over all of them; each entry is the median over passes of one timing per pass.
+
+    Why passes: this machine's speed drifts by -18 % to +27 % between one pass and the next, even on the CPU
+    clock; a one-pass table predicted 30 random networks within a median 5-23 % here, a five-pass one within 4.6 %
+    (docs/differentiable.md). What
+    one timing is depends on ``clock``: on the CPU clock (preemption is not counted) the *mean* of the timed
+    calls, because a table predicts a network as a sum and means add up where medians do not; on the wall clock
+    the median, which a preempted call cannot drag. ``timer`` replaces ``measure_latency`` (any other timing).
+    """
     space = supernet.space
     table = LatencyTable(runtime, threads, clock=check_clock(clock, threads))
+    if not 1 <= rounds <= MAX_TABLE_ROUNDS:
+        raise ArchfitError(f"latency table rounds {rounds} out of range; expected 1..{MAX_TABLE_ROUNDS}")
 
     def timed(module: nn.Module, shape: tuple[int, ...]) -> float:
         if timer is not None:
             return timer(module, shape)
-        return measure_latency(module, shape, threads=threads, runtime=runtime, min_seconds=min_seconds,
-                               clock=clock).median_ms
+        latency = measure_latency(module, shape, threads=threads, runtime=runtime, min_seconds=min_seconds,
+                                  clock=clock)
+        return latency.mean_ms if clock == "cpu" else latency.median_ms
 
     spatial = len(space.input_shape) - 1
     last = supernet.positions[-1]
     last_size = (last.size + last.stride - 1) // last.stride
-    table.fixed_ms = timed(supernet.stem, space.input_shape) + timed(supernet.head, (last.cout,) + (last_size,) * spatial)
-    table.call_ms = timed(nn.Identity(), space.input_shape)
-    for block, position, name in zip(supernet.blocks, supernet.positions, supernet.edge_names):
-        for op, candidate in zip(block.names, block.candidates):
-            if op != ZERO:
-                table.entries[f"{name}/{op}"] = timed(candidate, (position.cin,) + (position.size,) * spatial)
+    passes: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        passes.setdefault(FIXED, []).append(timed(supernet.stem, space.input_shape)
+                                            + timed(supernet.head, (last.cout,) + (last_size,) * spatial))
+        passes.setdefault(CALL, []).append(timed(nn.Identity(), space.input_shape))
+        for block, position, name in zip(supernet.blocks, supernet.positions, supernet.edge_names):
+            for op, candidate in zip(block.names, block.candidates):
+                if op != ZERO:
+                    passes.setdefault(f"{name}/{op}", []).append(
+                        timed(candidate, (position.cin,) + (position.size,) * spatial))
+    medians = {key: float(statistics.median(values)) for key, values in passes.items()}
+    table.fixed_ms, table.call_ms = medians.pop(FIXED), medians.pop(CALL)
+    table.entries = medians
     return table
