@@ -77,6 +77,7 @@ def standalone(space, arch, data, seed: int, epochs: int) -> tuple[float, float]
 
 def run_method(method: str, seed: int, space, data, table: Table, args) -> dict:
     settings = DiffSettings(epochs=args.epochs, batch_size=64, arch_lr=args.arch_lr, seed=seed, eval_samples=500,
+                            warmup_epochs=args.warmup_epochs,
                             method_params=METHOD_PARAMS.get(method, {}))
     outcome = differentiable_search(space, data, method, settings)
     ops = outcome.extras["derived_ops"]
@@ -278,6 +279,8 @@ def main() -> None:
     parser.add_argument("--train-subset", type=int, default=3000)
     parser.add_argument("--epochs", type=int, default=6, help="search epochs")
     parser.add_argument("--arch-lr", type=float, default=3e-3)
+    parser.add_argument("--warmup-epochs", type=int, default=0,
+                        help="search epochs that train the weights only (PC-DARTS: 15 of 50)")
     parser.add_argument("--final-epochs", type=int, default=4, help="stand-alone Fashion-MNIST training epochs")
     parser.add_argument("--random-epochs", type=int, default=1, help="epochs per random-search candidate")
     parser.add_argument("--no-random", action="store_true")
@@ -298,6 +301,8 @@ def main() -> None:
     config = {k: v for k, v in vars(args).items()
               if k not in ("methods", "seeds", "cache", "out", "no_random", "part", "lut_archs", "lut_rounds", "naslib",
                            "summary_only")}
+    if not args.warmup_epochs:
+        config.pop("warmup_epochs")  # caches made before the flag existed had none
     config = json.loads(json.dumps(config, default=str))
     if cache.get("config", config) != config:
         raise SystemExit(f"{args.cache} was made with {cache['config']}; use another --cache for {config}")
