@@ -21,16 +21,23 @@ class Registry(Generic[C]):
         self.kind = kind  # in errors: "unknown <kind> 'x'; expected one of [...]"
         self.builtin_modules = builtin_modules
         self.classes: dict[str, C] = {}
+        self.origins: dict[str, str] = {}  # name -> 'module.qualname' of the definition it came from
         self._loaded = False
 
-    def register(self, name: str) -> Callable[[C], C]:
+    def register(self, name: str, origin: Any = None) -> Callable[[C], C]:
+        """Register under ``name``; ``origin`` is what the entry was made from when it is not a class of its
+        own (a cost metric's measure function). A second entry from a different definition replaces the first
+        with a warning; the same definition executed again (a module re-imported, a docs example or notebook
+        cell re-run: same module and qualified name) replaces it silently."""
         def decorate(cls: C) -> C:
             previous = self.classes.get(name)
-            if previous is not None and previous is not cls:  # the later one wins, but never silently
-                warnings.warn(f"{self.kind} {name!r} registered again: {_label(cls)} replaces {_label(previous)}",
+            label = _label(cls if origin is None else origin)
+            if previous is not None and previous is not cls and self.origins.get(name) != label:
+                warnings.warn(f"{self.kind} {name!r} registered again: {label} replaces {self.origins.get(name)}",
                               stacklevel=2)
             cls.name = name
             self.classes[name] = cls
+            self.origins[name] = label
             return cls
 
         return decorate

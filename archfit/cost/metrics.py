@@ -45,7 +45,7 @@ def register_metric(name: str, flag: str, label: str, unit: str = "",
                     meta_ok: bool = True) -> Callable[[Measure], Measure]:
     """Function decorator: ``measure(model, space, arch) -> float`` becomes the cost metric ``name``."""
     def decorate(measure: Measure) -> Measure:
-        _METRICS.register(name)(CostMetric(measure, flag, label, unit, parse, meta_ok))
+        _METRICS.register(name, origin=measure)(CostMetric(measure, flag, label, unit, parse, meta_ok))
         return measure
 
     return decorate
