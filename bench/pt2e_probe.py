@@ -42,14 +42,16 @@ RUNTIMES = ("eager", "compiled", "pt2e_int8", "ort_float", "ort_int8")
 BATCHES = (1, 64)
 INT_KERNEL = re.compile(r"torch\.ops\.onednn\.(qconv\w*|qlinear\w*)\.\w+\(")
 FLOAT_KERNEL = re.compile(r"(extern_kernels\.(convolution|addmm|mm|bmm)|torch\.ops\.mkldnn\.(_convolution\w*|"
-                          r"_linear\w*)\.\w+|torch\.ops\.aten\.(convolution|linear|addmm|mm)\.\w+)\(")
+                          r"_linear\w*)\.\w+|torch\.ops\.mkl\.\w+\.\w+|torch\.ops\.aten\.(convolution|linear|addmm|mm)\.\w+)\(")
+EXTERN = re.compile(r"(torch\.ops\.\w+\.\w+\.\w+|extern_kernels\.\w+)\(")  # every library call, for the record
 
 
 def kernels(code: str) -> dict[str, int]:
     """Calls of int8 (oneDNN qconv/qlinear) and of float conv/linear kernels in inductor's generated code."""
     ints = [m.group(1) for m in INT_KERNEL.finditer(code)]
     floats = [m.group(0)[:-1] for m in FLOAT_KERNEL.finditer(code)]
-    out = {"int8_calls": len(ints), "float_calls": len(floats)}
+    out = {"int8_calls": len(ints), "float_calls": len(floats),
+           "library_calls": len(EXTERN.findall(code))}  # all torch.ops/extern calls
     for name in ints + floats:
         out[name] = out.get(name, 0) + 1
     return out
@@ -89,18 +91,32 @@ def padded_accuracy(fn, split, batch: int = 64) -> float:
     return correct / len(split)
 
 
-def export_size(module, example) -> int | None:
-    """Bytes of ``torch.export.save`` of ``module`` (weights as stored: int8 after convert_pt2e); None if it
-    does not serialise."""
+def drop_unused(gm):
+    """``gm`` without the parameters/buffers its graph no longer reads (convert_pt2e leaves the float weights
+    registered beside the int8 ones it folded; they would double the serialised size)."""
+    used = {n.target for n in gm.graph.nodes if n.op == "get_attr"}
+    for name, _ in list(gm.named_parameters()) + list(gm.named_buffers()):
+        if name not in used:
+            owner, _, attr = name.rpartition(".")
+            delattr(gm.get_submodule(owner) if owner else gm, attr)
+    return gm
+
+
+def sizes(module, example) -> dict[str, int | None]:
+    """Bytes of the tensors ``module`` holds (``tensor_bytes``: weights as stored, int8 after convert_pt2e) and
+    of its ``torch.export.save`` archive (``archive_bytes``: + graph JSON and sample inputs; None if it fails)."""
     import torch
 
+    out: dict[str, int | None] = {"tensor_bytes": sum(t.numel() * t.element_size()
+                                                      for t in module.state_dict().values())}
     try:
         buffer = io.BytesIO()
         torch.export.save(torch.export.export(module, (example,)), buffer)
-        return len(buffer.getvalue())
+        out["archive_bytes"] = len(buffer.getvalue())
     except Exception as exc:  # noqa: BLE001 -- a probe: record why
         print(f"  export/save failed: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
-        return None
+        out["archive_bytes"] = None
+    return out
 
 
 def pt2e_int8(net, calibration, example):
@@ -118,7 +134,7 @@ def pt2e_int8(net, calibration, example):
     with torch.no_grad():
         for i in range(0, len(calibration), 64):
             prepared(calibration[i:i + 64])
-    return convert_pt2e(prepared)
+    return drop_unused(convert_pt2e(prepared))
 
 
 def probe(model: str, seed: int, data, args) -> dict:
@@ -130,16 +146,18 @@ def probe(model: str, seed: int, data, args) -> dict:
     from archfit.cost.latency import time_calls
     from archfit.io import load_tensors
     from archfit.quantize.ptq import QuantConfig, calibration_inputs, quantize_onnx
-    from archfit.quantize.runtime import float_onnx, ort_accuracy, ort_latency_ms
+    from archfit.quantize.runtime import float_onnx, ort_accuracy, session
     from archfit.train.trainer import accuracy
 
     inductor_config.freezing = True  # the x86 int8 recipe: constant-fold and prepack weights (also for float)
+    inductor_config.force_disable_caches = True  # compile seconds of a cold compile, not of a cache hit
     spec, margs = MODELS[model]
     net = build_model(spec, fill_args(spec, margs, data.input_shape, data.num_classes)).eval()
     net.load_state_dict(load_tensors(args.work / f"{model}-s{seed}" / "original.safetensors"))
     calib = calibration_inputs(data.train, args.calibration, seed)
     example = torch.zeros(64, *data.input_shape)
-    row: dict = {"weighted_layers": weighted_layers(net), "acc": {}, "compile_s": {}, "kernels": {}, "size": {}}
+    row: dict = {"weighted_layers": weighted_layers(net), "acc": {}, "compile_s": {}, "kernels": {}, "size": {},
+                 "latency_ms": {}}
 
     row["acc"]["eager"] = accuracy(net, data.test)
     start = time.perf_counter()
@@ -149,68 +167,88 @@ def probe(model: str, seed: int, data, args) -> dict:
     fns = {"eager": net}
     for name, module in (("compiled", net), ("pt2e_int8", quant)):
         fn, code, seconds = compiled_with_code(module, example)
+        if args.dump_code:
+            args.dump_code.mkdir(parents=True, exist_ok=True)
+            (args.dump_code / f"{model}-s{seed}-{name}-b64.py").write_text(code)
         fns[name] = fn
         row["compile_s"][name] = seconds
         row["kernels"][name] = kernels(code)
         row["acc"][name] = padded_accuracy(fn, data.test)
-        with torch.no_grad():
-            start = time.perf_counter()
-            fn(example[:1])  # the batch-1 graph, compiled now so that timing rounds never compile
-            row["compile_s"][name + "_b1"] = time.perf_counter() - start
-    row["size"] = {"eager": export_size(net, example), "pt2e_int8": export_size(quant, example)}
+        # the batch-1 graph, compiled now so that timing rounds never compile
+        _, code, row["compile_s"][name + "_b1"] = compiled_with_code(fn, example[:1])
+        row["kernels"][name + "_b1"] = kernels(code)
+        if args.dump_code:
+            (args.dump_code / f"{model}-s{seed}-{name}-b1.py").write_text(code)
+    row["size"] = {"eager": sizes(net, example), "pt2e_int8": sizes(quant, example)}
 
     ort = quantize_onnx(float_onnx(net, data.input_shape), calib, QuantConfig(seed=seed))
     files = {"ort_float": ort.float_bytes, "ort_int8": ort.model_bytes}
     for name, blob in files.items():
         row["acc"][name] = ort_accuracy(blob, data.test)
-        row["size"][name] = len(blob)
+        row["size"][name] = {"tensor_bytes": None, "archive_bytes": len(blob)}
     row["ort_integer_layers"] = f"{ort.integer_layers}/{len(ort.layers)}"
 
-    row["latency_ms"] = {}
+    sessions = {name: session(blob, 1) for name, blob in files.items()}  # ort_latency_ms's session: 1 thread
     for batch in BATCHES:
         x = torch.from_numpy(np.random.default_rng(0).standard_normal((batch, *data.input_shape)).astype(np.float32))
-        times: dict[str, list[float]] = {name: [] for name in RUNTIMES}
-        for _ in range(args.rounds):
-            for name in RUNTIMES:
-                if name in files:
-                    times[name].append(ort_latency_ms(files[name], data.input_shape, batch, 1,
-                                                      min_seconds=args.min_seconds))
-                    continue
-                with torch.no_grad():
-                    samples = time_calls(lambda fn=fns[name], x=x: fn(x), 5, 30, args.min_seconds)
-                times[name].append(float(np.median(samples)))
-        row["latency_ms"][f"b{batch}"] = {name: float(np.median(v)) for name, v in times.items()}
-        row["latency_ms"][f"b{batch}_rounds"] = times
+        feed = {"input": x.numpy()}
+        calls = {name: (lambda run=sessions[name], feed=feed: run.run(None, feed))
+                 if name in sessions else (lambda fn=fns[name], x=x: fn(x)) for name in RUNTIMES}
+        for clock, timer in (("wall", time.perf_counter), ("cpu", time.thread_time)):
+            times: dict[str, list[float]] = {name: [] for name in RUNTIMES}
+            for _ in range(args.rounds):
+                for name in RUNTIMES:
+                    with torch.no_grad():
+                        samples = time_calls(calls[name], 5, 30, args.min_seconds, timer)
+                    times[name].append(float(np.median(samples)))
+            row["latency_ms"].setdefault(clock, {})[f"b{batch}"] = {n: float(np.median(v)) for n, v in times.items()}
+            row["latency_ms"][clock][f"b{batch}_rounds"] = times
     return row
 
 
-def table(results: dict) -> str:
-    lines = ["| model | seed | runtime | test acc % | b1 ms | b64 ms | int8 / float kernels | compile s | size KB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+def kernel_text(r: dict, name: str) -> str:
+    k = r["kernels"].get(name)
+    if k:
+        return f"{k['int8_calls']} int8 + {k['float_calls']} float of {r['weighted_layers']}"
+    return f"{r['ort_integer_layers']} integer (ORT graph)" if name == "ort_int8" else ""
+
+
+def size_text(r: dict, name: str) -> str:
+    size = r["size"].get("eager" if name == "compiled" else name, {})
+    tensors, archive = size.get("tensor_bytes"), size.get("archive_bytes")
+    return f"{tensors / 1e3:.0f}" if tensors else f"{archive / 1e3:.0f} (file)" if archive else "–"
+
+
+def table(results: dict, clock: str = "cpu") -> str:
+    """Per (model, seed) rows of every runtime, then int8 speedups (float ms / int8 ms, same run) per seed and
+    their mean ± sd over seeds."""
+    lines = [f"Latency: {clock} clock, 1 thread, median of per-round medians.", "",
+             ("| model | seed | runtime | test acc % | b1 ms | b64 ms | conv/linear kernels run | compile s (b64) | "
+              "weights KB |"), "|---|---|---|---|---|---|---|---|---|"]
     for model, seeds in results["runs"].items():
         for seed, r in sorted(seeds.items()):
+            t = r["latency_ms"][clock]
             for name in RUNTIMES:
-                k = r["kernels"].get(name)
-                kern = f"{k['int8_calls']} / {k['float_calls']} of {r['weighted_layers']}" if k else (
-                    r["ort_integer_layers"] + " integer" if name == "ort_int8" else "")
-                size = r["size"].get(name if name != "compiled" else "eager")
-                lines.append(f"| {model} | {seed} | {name} | {100 * r['acc'][name]:.2f} | "
-                             f"{r['latency_ms']['b1'][name]:.3f} | {r['latency_ms']['b64'][name]:.3f} | {kern} | "
-                             f"{r['compile_s'].get(name, float('nan')):.1f} | "
-                             f"{size / 1e3 if size else float('nan'):.1f} |")
-    lines += ["", "Speedup of int8 = float ms / int8 ms (same interleaved run); acc drop in pp vs the float eager model.",
-              "", ("| model | seed | batch | pt2e_int8 vs compiled | vs eager | vs ort_float | vs ort_int8 | "
-              "ort_int8 vs ort_float | pt2e drop pp | ort drop pp |"), "|---|---|---|---|---|---|---|---|---|---|"]
+                lines.append(f"| {model} | {seed} | {name} | {100 * r['acc'][name]:.2f} | {t['b1'][name]:.3f} | "
+                             f"{t['b64'][name]:.3f} | {kernel_text(r, name)} | "
+                             f"{r['compile_s'].get(name, float('nan')):.1f} | {size_text(r, name)} |")
+    pairs = (("pt2e_int8", "compiled"), ("pt2e_int8", "eager"), ("pt2e_int8", "ort_float"), ("pt2e_int8", "ort_int8"),
+             ("ort_int8", "ort_float"))
+    lines += ["", "Speedup = float ms / int8 ms (same interleaved run); drop = float eager acc - int8 acc (pp).", "",
+              "| model | batch | " + " | ".join(f"{a} vs {b}" for a, b in pairs) + " | pt2e drop pp | ort drop pp |"
+              " seeds |", "|---" * (len(pairs) + 5) + "|"]
     for model, seeds in results["runs"].items():
-        for seed, r in sorted(seeds.items()):
-            for batch in BATCHES:
-                t = r["latency_ms"][f"b{batch}"]
-                q = t["pt2e_int8"]
-                lines.append(f"| {model} | {seed} | {batch} | {t['compiled'] / q:.2f} | {t['eager'] / q:.2f} | "
-                             f"{t['ort_float'] / q:.2f} | {t['ort_int8'] / q:.2f} | "
-                             f"{t['ort_float'] / t['ort_int8']:.2f} | "
-                             f"{100 * (r['acc']['eager'] - r['acc']['pt2e_int8']):.2f} | "
-                             f"{100 * (r['acc']['eager'] - r['acc']['ort_int8']):.2f} |")
+        for batch in BATCHES:
+            rows = list(seeds.values())
+            cells = []
+            for a, b in pairs:
+                ratio = np.array([r["latency_ms"][clock][f"b{batch}"][b] / r["latency_ms"][clock][f"b{batch}"][a]
+                                  for r in rows])
+                cells.append(f"{ratio.mean():.2f} ± {ratio.std():.2f}" if len(ratio) > 1 else f"{ratio[0]:.2f}")
+            for arm in ("pt2e_int8", "ort_int8"):
+                drop = 100 * np.array([r["acc"]["eager"] - r["acc"][arm] for r in rows])
+                cells.append(f"{drop.mean():.2f} ± {drop.std():.2f}" if len(drop) > 1 else f"{drop[0]:.2f}")
+            lines.append(f"| {model} | {batch} | " + " | ".join(cells) + f" | {len(rows)} |")
     return "\n".join(lines)
 
 
@@ -226,6 +264,8 @@ def main() -> None:
     parser.add_argument("--min-seconds", type=float, default=0.2, help="timed seconds per runtime per round")
     parser.add_argument("--image-size", type=int, default=16)
     parser.add_argument("--train-subset", type=int, default=3000)
+    parser.add_argument("--dump-code", type=Path, help="write inductor's generated code here")
+    parser.add_argument("--clock", default="cpu", choices=("cpu", "wall"), help="clock of the tables")
     parser.add_argument("--summarize", action="store_true")
     args = parser.parse_args()
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -253,7 +293,7 @@ def main() -> None:
                     entry[seed] = probe(model, int(seed), data, args)
                     entry[seed]["seconds"] = time.perf_counter() - start
                     atomic_write_json(args.out, results)
-    print(table(results))
+    print(table(results, args.clock))
 
 
 if __name__ == "__main__":
