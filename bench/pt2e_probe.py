@@ -47,7 +47,9 @@ EXTERN = re.compile(r"(torch\.ops\.\w+\.\w+\.\w+|extern_kernels\.\w+)\(")  # eve
 
 
 def kernels(code: str) -> dict[str, int]:
-    """Calls of int8 (oneDNN qconv/qlinear) and of float conv/linear kernels in inductor's generated code."""
+    """Calls of int8 (oneDNN qconv/qlinear) and of float conv/linear kernels in inductor's generated code
+    (comment lines, which name the source nodes, are skipped)."""
+    code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith("#"))
     ints = [m.group(1) for m in INT_KERNEL.finditer(code)]
     floats = [m.group(0)[:-1] for m in FLOAT_KERNEL.finditer(code)]
     out = {"int8_calls": len(ints), "float_calls": len(floats),
