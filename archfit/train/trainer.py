@@ -99,9 +99,17 @@ def train(model: nn.Module, data: Split, config: TrainConfig, loss_fn: LossFn | 
     return TrainStats(epoch_loss, time.perf_counter() - start, step)
 
 
+EVAL_BATCH = 64  # samples per forward pass when only predicting
+
+
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Logits for ``x`` in eval mode (the model's mode is restored afterwards)."""
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Logits for ``x`` in eval mode (the model's mode is restored afterwards).
+
+    Why small chunks: inference speed here is set by whether a chunk's activations stay in the CPU caches,
+    not by per-call overhead. On one core, chain nets predicted 6,000 14x14 images 1.4-2.6x faster in chunks of
+    64 than of 512, and 2,000 28x28 images 1.9-3.6x faster (5 random archs each; docs/supernet.md).
+    """
     was_training = model.training
     model.eval()
     try:
@@ -110,6 +118,6 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.T
         model.train(was_training)
 
 
-def accuracy(model: nn.Module, data: Split, batch_size: int = 512) -> float:
+def accuracy(model: nn.Module, data: Split, batch_size: int = EVAL_BATCH) -> float:
     """Top-1 accuracy as a fraction in [0, 1]."""
     return float((predict(model, data.x, batch_size).argmax(1) == data.y).float().mean())
