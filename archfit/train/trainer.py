@@ -107,8 +107,8 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> 
     """Logits for ``x`` in eval mode (the model's mode is restored afterwards).
 
     Why small chunks: inference speed here is set by whether a chunk's activations stay in the CPU caches,
-    not by per-call overhead. On one core, chain nets predicted 6,000 14x14 images 1.4-2.6x faster in chunks of
-    64 than of 512, and 2,000 28x28 images 1.9-3.6x faster (5 random archs each; docs/supernet.md).
+    not by per-call overhead. On one core, random chain nets predicted 14x14 images 1.4-2.8x faster in chunks of 64
+    than of 512, and 28x28 images 2.6-3.1x faster (bench/eval_chunks.py, docs/fmnist.md); small nets gain less.
     """
     was_training = model.training
     model.eval()
