@@ -56,6 +56,9 @@ SPACE_ARGS = {"widths": [1.0]}
 # architecture steps) moved the probabilities by < 0.004; 69 Adam steps at 1e-2 can move a logit by about 0.7
 ARM_SETTINGS = {"proxyless": {"estimator": "proxyless"},
                 "proxyless-lr1e-2": {"estimator": "proxyless", "arch_lr": 1e-2},
+                # session 8: the same after the lookup table moved to 5 passes with mean CPU-clock entries (the
+                # cached proxyless* rows above were searched with a one-pass, median-entry table)
+                "proxyless-lr1e-2-table5": {"estimator": "proxyless", "arch_lr": 1e-2},
                 "evolution": {"estimator": "train", "strategy": "evolution"},
                 "random": {"estimator": "train", "strategy": "random"}}
 
