@@ -1,8 +1,8 @@
 """A per-operation latency lookup table for the ``chain`` space, measured on this machine.
 
-Each entry is the latency (ms, batch 1, one runtime, e.g. ``"torch"`` = eager PyTorch, one clock; the median over
-a few passes, see ``measure_table``) of one candidate block at its position (input channels, output channels, stride, input size), plus one entry for
-the fixed parts (stem and head). A network's predicted latency is the sum of its entries; the sum ignores
+Each entry is the latency (ms, batch 1, one runtime, e.g. ``"torch"`` = eager PyTorch, one clock; the median
+over a few passes, see ``measure_table``) of one candidate block at its position (input channels, output
+channels, stride, input size), plus one entry for the fixed parts (stem and head). A network's predicted latency is the sum of its entries; the sum ignores
 what happens between layers (memory traffic, dispatch), which is why the derived network is measured for
 real at the end. ``bench/differentiable.py --part lut`` compares predicted and measured on random archs.
 """
@@ -70,11 +70,11 @@ def measure_table(supernet: ChainSupernet, runtime: str = "torch", threads: int 
     ``rounds`` passes over all of them; each entry is the median over passes of one timing per pass.
 
     Why passes: this machine's speed drifts by -18 % to +27 % between one pass and the next, even on the CPU
-    clock; a one-pass table predicted 30 random networks within a median 5-23 % here, a five-pass one within 4.6 %
-    (docs/differentiable.md). What
-    one timing is depends on ``clock``: on the CPU clock (preemption is not counted) the *mean* of the timed
-    calls, because a table predicts a network as a sum and means add up where medians do not; on the wall clock
-    the median, which a preempted call cannot drag. ``timer`` replaces ``measure_latency`` (any other timing).
+    clock; one-pass tables predicted 30 random networks within a median 5-23 % here, five-pass ones within
+    4.6-4.9 % (docs/differentiable.md). What one timing is depends on ``clock``: on the CPU clock (preemption
+    is not counted) the *mean* of the timed calls, because a table predicts a network as a sum and means add
+    up where medians do not; on the wall clock the median, which a preempted call cannot drag. ``timer``
+    replaces ``measure_latency`` (any other timing).
     """
     space = supernet.space
     table = LatencyTable(runtime, threads, clock=check_clock(clock, threads))

@@ -107,8 +107,9 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> 
     """Logits for ``x`` in eval mode (the model's mode is restored afterwards).
 
     Why small chunks: inference speed here is set by whether a chunk's activations stay in the CPU caches,
-    not by per-call overhead. On one core, random chain nets predicted 14x14 images 1.4-2.8x faster in chunks of 64
-    than of 512, and 28x28 images 2.6-3.1x faster (bench/eval_chunks.py, docs/fmnist.md); small nets gain less.
+    not by per-call overhead. On one core, random chain nets predicted 14x14 images 1.4-2.8x faster in chunks
+    of 64 than of 512, and 28x28 images 2.6-3.1x faster (bench/eval_chunks.py, docs/fmnist.md); small nets
+    gain less.
     """
     was_training = model.training
     model.eval()
