@@ -56,7 +56,6 @@ class LatencyTable:
 
 
 Timer = Callable[[nn.Module, tuple[int, ...]], float]  # (module, input shape without batch) -> ms
-FIXED, CALL = "<stem+head>", "<call>"  # keys of the two non-block timings while passes are collected
 
 
 TABLE_ROUNDS = 5  # passes over every entry; each entry is the median over passes (load drifts cancel)
@@ -91,18 +90,19 @@ def measure_table(supernet: ChainSupernet, runtime: str = "torch", threads: int 
     spatial = len(space.input_shape) - 1
     last = supernet.positions[-1]
     last_size = (last.size + last.stride - 1) // last.stride
-    passes: dict[str, list[float]] = {}
+    fixed: list[float] = []  # one timing per pass each
+    call: list[float] = []
+    entries: dict[str, list[float]] = {}
     empty = nn.Identity()  # what one timed call costs beyond its module
     for _ in range(rounds):
-        passes.setdefault(FIXED, []).append(timed(supernet.stem, space.input_shape)
-                                            + timed(supernet.head, (last.cout,) + (last_size,) * spatial))
-        passes.setdefault(CALL, []).append(timed(empty, space.input_shape))
+        fixed.append(timed(supernet.stem, space.input_shape)
+                     + timed(supernet.head, (last.cout,) + (last_size,) * spatial))
+        call.append(timed(empty, space.input_shape))
         for block, position, name in zip(supernet.blocks, supernet.positions, supernet.edge_names):
             for op, candidate in zip(block.names, block.candidates):
                 if op != ZERO:
-                    passes.setdefault(f"{name}/{op}", []).append(
+                    entries.setdefault(f"{name}/{op}", []).append(
                         timed(candidate, (position.cin,) + (position.size,) * spatial))
-    medians = {key: float(statistics.median(values)) for key, values in passes.items()}
-    table.fixed_ms, table.call_ms = medians.pop(FIXED), medians.pop(CALL)
-    table.entries = medians
+    table.fixed_ms, table.call_ms = statistics.median(fixed), statistics.median(call)
+    table.entries = {key: statistics.median(values) for key, values in entries.items()}
     return table
