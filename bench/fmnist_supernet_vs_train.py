@@ -41,9 +41,9 @@ from archfit.benchmark.interleaved import (
     run_interleaved,
 )
 from archfit.config import SearchConfig
-from archfit.io import atomic_write_json, read_json
+from archfit.io import atomic_write_json
 from archfit.metrics import t_interval
-from archfit.run.job import run_search
+from archfit.run.job import finished_results, has_store, run_search
 
 ARMS = ("train", "supernet", "supernet-budget")
 ESTIMATOR = {"train": ("train", "all"), "supernet": ("supernet", "all"), "supernet-budget": ("supernet", "budget")}
@@ -67,10 +67,11 @@ def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     folder = args.runs / f"{arm}-seed{seed}"
     estimator, paths = ESTIMATOR[arm]
     config = SearchConfig(**settings(args), estimator=estimator, supernet_paths=paths, seed=seed)
-    resumed = (folder / "store.sqlite").is_file()
+    resumed = has_store(folder)
     wall, cpu = time.perf_counter(), time.process_time()
-    if (folder / "results.json").is_file():  # finished but not summarised (killed in between): its own timing
-        results, cpu = read_json(folder / "results.json", "a finished search"), float("nan")
+    results = finished_results(folder)  # finished but not summarised (killed in between): its own timing
+    if results is not None:
+        cpu = float("nan")
     else:  # a killed run resumes from its store (and supernet checkpoint); its timing then covers the rest only
         results = run_search(config, folder, resume=resumed, progress=False)
         cpu = time.process_time() - cpu

@@ -106,12 +106,12 @@ def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
         return done
     folder = args.runs / f"{arm}-seed{seed}"
     config = arm_config(arm, seed, args)
-    resumed = (folder / "store.sqlite").is_file()
+    resumed = job.has_store(folder)
     load, cpu, marks = os.getloadavg()[0], time.process_time(), {}
     print(f"[{time.strftime('%H:%M:%S')}] {key} (load {load:.1f}{', resuming' if resumed else ''}) ...", flush=True)
-    if (folder / "results.json").is_file():  # finished but not summarised (killed in between): its own timing
-        results, cpu_search, cpu_final = read_json(folder / "results.json", "a finished search"), None, None
-    else:
+    results = job.finished_results(folder)  # finished but not summarised (killed in between): its own timing
+    cpu_search = cpu_final = None
+    if results is None:
         with cpu_mark_at_finalize(marks):
             results = job.run_search(config, folder, resume=resumed, progress=False)
         end = time.process_time()

@@ -20,14 +20,13 @@ validation; for the train estimator, all candidate training):
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
 from archfit.config import SearchConfig
 from archfit.io import atomic_write_json
-from archfit.run.job import run_search
+from archfit.run.job import finished_results, has_store, run_search
 
 
 def variant_settings(variant: str) -> dict[str, str]:
@@ -43,12 +42,12 @@ def variant_settings(variant: str) -> dict[str, str]:
 
 def one_run(variant: str, seed: int, args: argparse.Namespace) -> dict:
     folder = args.runs / f"{variant.replace(':', '_').replace('+', '__')}-seed{seed}"
-    if (folder / "results.json").is_file():
-        return json.loads((folder / "results.json").read_text())
+    results = finished_results(folder)
+    if results is not None:
+        return results
     config = SearchConfig(**variant_settings(variant), seed=seed, trials=args.trials, epochs=args.epochs,
                           final_epochs=args.final_epochs, data=args.data)
-    resume = (folder / "store.sqlite").is_file()
-    return run_search(config, folder, resume=resume, progress=False)
+    return run_search(config, folder, resume=has_store(folder), progress=False)
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

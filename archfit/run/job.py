@@ -21,7 +21,7 @@ from archfit.cost import CostModel
 from archfit.cost.budget import Budget
 from archfit.data import DataModule, load_data
 from archfit.errors import ArchfitError
-from archfit.io import atomic_write_json
+from archfit.io import atomic_write_json, read_json
 from archfit.method import Method, MethodContext, create_method
 from archfit.run.artifacts import save_model
 from archfit.run.executors import create_executor, parse_executor
@@ -35,6 +35,17 @@ from archfit.trial import Trial, TrialState
 from archfit.units import format_quantity
 
 STORE_FILE = "store.sqlite"
+RESULTS_FILE = "results.json"
+
+
+def has_store(out: Path) -> bool:
+    """Whether ``out`` holds a search job's trial store, i.e. a killed run there resumes (``resume=True``)."""
+    return (out / STORE_FILE).is_file()
+
+
+def finished_results(out: Path) -> dict | None:
+    """The results of the search job in ``out`` if it finished, else None (a benchmark resuming its runs)."""
+    return read_json(out / RESULTS_FILE, "a finished search") if (out / RESULTS_FILE).is_file() else None
 
 
 def prepare_space(config: SearchConfig, data: DataModule | None) -> Space:
@@ -178,7 +189,7 @@ def search_job(config: SearchConfig, out: Path, resume: bool = False, progress: 
               "total_seconds": time.perf_counter() - start}
     result = build_result(method, ctx, outcome, final, timing)
     results = result.to_dict()
-    atomic_write_json(out / "results.json", results)
+    atomic_write_json(out / RESULTS_FILE, results)
     method.write_report(results, out)
     return result
 
