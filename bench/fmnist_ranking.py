@@ -33,7 +33,7 @@ from archfit.data.base import DataModule, Split  # noqa: E402
 from archfit.io import atomic_write_json, read_json  # noqa: E402
 from archfit.metrics import bootstrap_ci, kendall_tau, spearman_rho, top_k_precision  # noqa: E402
 from archfit.supernet.groundtruth import GroundTruth, noise_ceiling, oracle_tau, truth_vector  # noqa: E402
-from archfit.supernet.rank_check import rule_scores  # noqa: E402
+from archfit.supernet.rank_check import fewshot_scores, rule_scores  # noqa: E402
 from archfit.supernet.search import within_budget  # noqa: E402
 from archfit.train import TrainConfig  # noqa: E402
 
@@ -55,6 +55,8 @@ def train_rules(args) -> None:
     within = None
     if args.paths_max_flops:  # budget-aware paths: only archs a search at this FLOPs bound could choose
         within = within_budget(space, Budget.parse(max_flops=args.paths_max_flops))
+    if args.fewshot_split and not args.epochs:
+        raise SystemExit("--fewshot-split needs --epochs (the total of the base and each child)")
     for rule in args.rules:
         epochs = args.epochs or EPOCHS[rule]
         name = rule if epochs == EPOCHS[rule] else f"{rule}@{epochs}ep"  # a longer-training probe is its own row
@@ -62,11 +64,22 @@ def train_rules(args) -> None:
             name = f"{rule}[{within[1]}]@{epochs}ep"
         config = TrainConfig(epochs=epochs, batch_size=128, lr=0.1, seed=0)
         log = lambda text: print(f"  {text}", flush=True)  # noqa: E731
-        scores, seconds, _ = rule_scores(space, scoring_data(data), archs, rule, config, folder, "fmnist_", log,
-                                         paths_within=within)
+        extra: dict = {}
+        if args.fewshot_split:  # a few-shot supernet: base to the split epoch, then one child per choice
+            scores, seconds, fewshot = fewshot_scores(space, scoring_data(data), archs, rule, config,
+                                                      args.fewshot_split, folder, "fmnist_", log, args.fewshot_decision)
+            children = len(fewshot.children)
+            name = f"{rule}+fewshot[{fewshot.decision}]@{args.fewshot_split}+{children}x{epochs - args.fewshot_split}ep"
+            extra = {"fewshot": {"decision": fewshot.decision, "split_epoch": args.fewshot_split,
+                                 "children": children, "gradient_agreement": fewshot.agreement,
+                                 "seconds": fewshot.seconds},
+                     "epoch_equivalents": args.fewshot_split + children * (epochs - args.fewshot_split)}
+        else:
+            scores, seconds, _ = rule_scores(space, scoring_data(data), archs, rule, config, folder, "fmnist_", log,
+                                             paths_within=within)
         file = args.cache / "supernet_scores.json"
         stored = read_json(file, "supernet scores") if file.exists() else {}
-        stored[name] = {"epochs": config.epochs, "train_seconds": seconds,
+        stored[name] = {"epochs": config.epochs, "train_seconds": seconds, **extra,
                         "scores": {a.key: s for a, s in zip(archs, scores)}}
         atomic_write_json(file, stored)
         print(f"{name}: {config.epochs} epochs, {seconds:.0f} s, scored {len(archs)} archs", flush=True)
@@ -101,7 +114,7 @@ def report(args) -> dict:
     result["band_oracle_tau"] = oracle_tau(result["band_noise_ceiling_tau"], len(seeds))
     for rule, entry in stored.items():
         pred = {w: [entry["scores"][a.key] for a in archs[w]] for w in archs}
-        result[rule] = {"epochs": entry["epochs"], "train_seconds": entry["train_seconds"],
+        result[rule] = {"epochs": entry.get("epoch_equivalents", entry["epochs"]), "train_seconds": entry["train_seconds"],
                         **figures(pred["main"], truth["main"], pred["band"], truth["band"])}
     for name in ("flops", "params"):
         pred = {w: [getattr(runs[0], name) for runs in tables[w]] for w in tables}
@@ -129,6 +142,11 @@ def main() -> None:
                                                    "training length: stored as a row 'RULE@Nep')")
     parser.add_argument("--paths-max-flops", help="train random paths only among archs within this FLOPs bound "
                                                      "(e.g. 1.725M: the band's top); stored as a row 'RULE[FLOPs <= X]@Nep'")
+    parser.add_argument("--fewshot-split", type=int, metavar="EPOCH",
+                        help="few-shot splitting: train the supernet to EPOCH of --epochs, then one child per choice of "
+                             "a decision (gradient matching picks it) to --epochs; stored as a row "
+                             "'RULE+fewshot[DECISION]@EPOCH+KxNep'")
+    parser.add_argument("--fewshot-decision", help="the decision to split on instead of gradient matching's pick")
     parser.add_argument("--k", type=int, default=40)
     parser.add_argument("--band-k", type=int, default=16)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

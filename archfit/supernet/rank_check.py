@@ -17,13 +17,13 @@ import torch
 
 from archfit.data.base import DataModule
 from archfit.estimate.supernet import SupernetEstimator
-from archfit.io import atomic_write_json, read_json
 from archfit.space.base import Arch, Space
+from archfit.supernet.fewshot import FewShotSupernet, train_fewshot
 from archfit.supernet.groundtruth import GroundTruth, noise_ceiling, oracle_tau, truth_vector
 from archfit.supernet.ranking import ranking_metrics, spread, step_throughput
 from archfit.supernet.sampler import create_sampler
 from archfit.supernet.supernet import Supernet
-from archfit.supernet.training import train_supernet
+from archfit.supernet.training import TIMES_FILE, record_seconds, train_supernet
 from archfit.train import TrainConfig
 
 Log = Callable[[str], None]
@@ -45,22 +45,37 @@ def rule_scores(space: Space, data: DataModule, archs: Sequence[Arch], rule: str
     supernet = Supernet(space, sampler.max_level)
     tag = "_" + re.sub(r"[^A-Za-z0-9.]", "", paths_within[1]) if paths_within is not None else ""
     checkpoint = folder / f"{prefix}{rule}{tag}_e{config.epochs}.safetensors"
-    times_file = folder / "train_seconds.json"
-    times = read_json(times_file, "supernet training times") if times_file.exists() else {}
 
     def on_epoch(epoch: int, loss: float) -> None:
         if log:
             log(f"{prefix}{rule}: supernet epoch {epoch + 1}/{config.epochs}, mean loss per path {loss:.3f}")
 
     stats = train_supernet(supernet, sampler, data.train, config, checkpoint, on_epoch=on_epoch)
-    key = checkpoint.stem
-    if stats.steps:  # re-read first: another process may have recorded its own rule meanwhile
-        times = read_json(times_file, "supernet training times") if times_file.exists() else {}
-        times[key] = (times.get(key, 0.0) if stats.resumed_from else 0.0) + stats.seconds
-        atomic_write_json(times_file, times)
+    seconds = record_seconds(folder / TIMES_FILE, checkpoint.stem, stats)
     estimator = SupernetEstimator(supernet, data, seed=config.seed)
     scores = [estimator.estimate(arch).metrics["valid_acc"] for arch in archs]
-    return scores, float(times.get(key, float("nan"))), supernet
+    return scores, seconds, supernet
+
+
+def fewshot_scores(space: Space, data: DataModule, archs: Sequence[Arch], rule: str, config: TrainConfig,
+                   split_epoch: int, folder: Path, prefix: str = "", log: Log | None = None,
+                   decision: str | None = None) -> tuple[list[float], float, FewShotSupernet]:
+    """``rule_scores`` for a few-shot supernet (``archfit.supernet.fewshot``): each arch is scored by the child
+    of its choice. Returns the scores, the total training wall time (base and children, seconds) and the
+    few-shot supernet."""
+    make_sampler = lambda: create_sampler(rule)
+    max_level = make_sampler().max_level
+
+    def on_epoch(label: str, epoch: int, loss: float) -> None:
+        if log:
+            log(f"{prefix}{rule} few-shot {label}: epoch {epoch + 1}/{config.epochs}, mean loss per path {loss:.3f}")
+
+    fewshot = train_fewshot(space, lambda: Supernet(space, max_level), make_sampler, data.train, config, split_epoch,
+                            folder, f"{prefix}{rule}_fewshot{split_epoch}_e{config.epochs}", decision,
+                            on_epoch=on_epoch)
+    estimators = {value: SupernetEstimator(child, data, seed=config.seed) for value, child in fewshot.children.items()}
+    scores = [estimators[arch[fewshot.decision]].estimate(arch).metrics["valid_acc"] for arch in archs]
+    return scores, float(sum(fewshot.seconds.values())), fewshot
 
 
 def rank_check(space: Space, data: DataModule, archs: Sequence[Arch], rules: Sequence[str], seeds: Sequence[int],

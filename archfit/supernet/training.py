@@ -24,13 +24,14 @@ from torch import nn
 
 from archfit.data.base import Split
 from archfit.errors import ArchfitError
-from archfit.io import load_tensors, save_tensors
+from archfit.io import atomic_write_json, load_tensors, read_json, save_tensors
 from archfit.supernet.sampler import Sampler
 from archfit.supernet.supernet import Supernet
 from archfit.train.distill import distill_loss
 from archfit.train.trainer import TrainConfig, cosine_lr, make_optimizer
 
 CHECKPOINT = "supernet.safetensors"
+TIMES_FILE = "train_seconds.json"  # wall seconds per checkpoint stem, beside the checkpoints
 
 
 @dataclass(frozen=True)
@@ -128,13 +129,25 @@ def require_sampler(tensors: dict[str, torch.Tensor], sampler: str | None, sourc
                            f"pass --sampler {trained_by} to use it")
 
 
+def record_seconds(times_file: FilePath, key: str, stats: SupernetStats) -> float:
+    """Add this call's training seconds to ``key`` in ``times_file`` (a resumed run adds to what it had; a
+    fresh one replaces it) and return the total; a call that trained nothing returns what is on record (NaN
+    if nothing is). Re-read before writing: another process may have recorded its own key meanwhile."""
+    times = read_json(times_file, "supernet training times") if times_file.exists() else {}
+    if stats.steps:
+        times[key] = (times.get(key, 0.0) if stats.resumed_from else 0.0) + stats.seconds
+        atomic_write_json(times_file, times)
+    return float(times.get(key, float("nan")))
+
+
 def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: TrainConfig,
                    checkpoint: FilePath | None = None, sort_channels: bool = True,
                    on_epoch: Callable[[int, float], None] | None = None,
-                   replicas: Replicas | None = None) -> SupernetStats:
+                   replicas: Replicas | None = None, stop_epoch: int | None = None) -> SupernetStats:
     """Train ``supernet`` in place for ``config.epochs`` epochs (SGD, cosine LR as the stand-alone trainer).
 
-    ``config.batch_size`` is the global batch; with ``replicas`` it is split across processes.
+    ``config.batch_size`` is the global batch; with ``replicas`` it is split across processes. ``stop_epoch``
+    ends the run early with the schedule still set for ``config.epochs`` (few-shot splitting continues it).
     """
     if config.optimizer != "sgd":
         raise ArchfitError(f"supernet training uses SGD; optimizer {config.optimizer!r} is not supported")
@@ -154,7 +167,8 @@ def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: Tr
     model = replicas.wrap(supernet)
     begin, steps, visited, epoch_loss = time.perf_counter(), 0, 0, float("nan")
     supernet.train()
-    for epoch in range(start_epoch, config.epochs):
+    end = config.epochs if stop_epoch is None else max(start_epoch, min(stop_epoch, config.epochs))
+    for epoch in range(start_epoch, end):
         sampler.begin_epoch(epoch, config.seed)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch))
         running, count, digest = 0.0, 0, hashlib.sha256()
@@ -191,4 +205,4 @@ def train_supernet(supernet: Supernet, sampler: Sampler, data: Split, config: Tr
             save_checkpoint(checkpoint, supernet, optimizer, epoch + 1, sampler.name)
         if on_epoch:
             on_epoch(epoch, epoch_loss)
-    return SupernetStats(config.epochs, start_epoch, steps, visited, epoch_loss, time.perf_counter() - begin)
+    return SupernetStats(end, start_epoch, steps, visited, epoch_loss, time.perf_counter() - begin)
