@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import statistics
 import sys
 import time
@@ -43,6 +44,7 @@ from archfit.train.trainer import TrainConfig, accuracy, train
 TABLE = ROOT.parent / "shared" / "nasbench201" / "nb201_cifar10.csv"
 # Per-method settings at this scale; arch_lr is 10x DARTS' 3e-4 because the search has ~100x fewer steps.
 METHOD_PARAMS = {"pcdarts": {"k": 4}, "dartspt": {"tune_steps": 10}}
+EVAL_SAMPLES = 500  # arch-split images per supernet accuracy (DARTS-PT's selection)
 
 
 class Table:
@@ -75,10 +77,33 @@ def standalone(space, arch, data, seed: int, epochs: int) -> tuple[float, float]
     return accuracy(model, data.valid), accuracy(model, data.test)
 
 
-def run_method(method: str, seed: int, space, data, table: Table, args) -> dict:
-    settings = DiffSettings(epochs=args.epochs, batch_size=64, arch_lr=args.arch_lr, seed=seed, eval_samples=500,
-                            warmup_epochs=args.warmup_epochs,
-                            method_params=METHOD_PARAMS.get(method, {}))
+def parse_method(spec: str) -> tuple[str, dict[str, float], int]:
+    """``name`` or ``name[key=value,...]`` -> (name, method parameters over ``METHOD_PARAMS``, eval_samples).
+
+    A bracketed spec is a variant: its own cache key and table row beside the default's cached runs; the key
+    ``eval_samples`` sets the arch-split images per supernet accuracy, every other key is a method parameter
+    (e.g. ``dartspt[tune_steps=60,eval_samples=1500]``)."""
+    match = re.fullmatch(r"([a-z0-9_]+)(?:\[([^\]]*)\])?", spec)
+    if match is None:
+        raise ValueError(f"--methods entry {spec!r}: expected NAME or NAME[key=value,...]")
+    name, params, eval_samples = match[1], dict(METHOD_PARAMS.get(match[1], {})), EVAL_SAMPLES
+    for item in filter(None, (match[2] or "").split(",")):
+        key, _, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"--methods entry {spec!r}: {item!r} is not key=number") from None
+        if key == "eval_samples":
+            eval_samples = int(number)
+        else:
+            params[key] = int(number) if number.is_integer() else number
+    return name, params, eval_samples
+
+
+def run_method(spec: str, seed: int, space, data, table: Table, args) -> dict:
+    method, params, eval_samples = parse_method(spec)
+    settings = DiffSettings(epochs=args.epochs, batch_size=64, arch_lr=args.arch_lr, seed=seed,
+                            eval_samples=eval_samples, warmup_epochs=args.warmup_epochs, method_params=params)
     outcome = differentiable_search(space, data, method, settings)
     ops = outcome.extras["derived_ops"]
     _, test = standalone(space, outcome.arch, data, seed, args.final_epochs)
@@ -274,7 +299,9 @@ def main() -> None:
     parser.add_argument("--lut-archs", type=int, default=30)
     parser.add_argument("--lut-rounds", type=int, default=5, help="alternating table / network timing rounds")
     parser.add_argument("--naslib", type=Path, default=ROOT.parent / "shared" / "naslib" / "zc_nasbench301_cifar10.json")
-    parser.add_argument("--methods", default="dartspt,pcdarts,gdas,sharpdarts,darts")
+    parser.add_argument("--methods", default="dartspt,pcdarts,gdas,sharpdarts,darts",
+                        help="comma-separated NAME or NAME[key=value,...] (a variant: its own rows, e.g. "
+                             "dartspt[tune_steps=60,eval_samples=1500])")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--train-subset", type=int, default=3000)
     parser.add_argument("--epochs", type=int, default=6, help="search epochs")
@@ -289,6 +316,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "results" / "differentiable_cache.json")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "differentiable.json")
     args = parser.parse_args()
+    for method in re.split(r",(?![^\[]*\])", args.methods):
+        try:
+            parse_method(method)  # a bad entry stops here, before anything loads or runs
+        except ValueError as exc:
+            parser.error(str(exc))
     torch.set_num_threads(1)
     if args.part != "search":
         {"lut": lut_part, "darts-space": darts_space_part, "darts-search": darts_search_part}[args.part](args)
@@ -307,7 +339,7 @@ def main() -> None:
     if cache.get("config", config) != config:
         raise SystemExit(f"{args.cache} was made with {cache['config']}; use another --cache for {config}")
     cache["config"] = config
-    methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
+    methods, seeds = re.split(r",(?![^\[]*\])", args.methods), [int(s) for s in args.seeds.split(",")]
     for seed in seeds:  # interleaved: every method of a seed before the next seed (times compare)
         for method in methods:
             key = f"{method}/{seed}"
