@@ -83,7 +83,7 @@ def parse_method(spec: str) -> tuple[str, dict[str, float], int]:
     A bracketed spec is a variant: its own cache key and table row beside the default's cached runs; the key
     ``eval_samples`` sets the arch-split images per supernet accuracy, every other key is a method parameter
     (e.g. ``dartspt[tune_steps=60,eval_samples=1500]``)."""
-    match = re.fullmatch(r"([a-z0-9_]+)(?:\[([^\]]*)\])?", spec)
+    match = re.fullmatch(r"([a-z0-9_-]+)(?:\[([^\]]*)\])?", spec)
     if match is None:
         raise ValueError(f"--methods entry {spec!r}: expected NAME or NAME[key=value,...]")
     name, params, eval_samples = match[1], dict(METHOD_PARAMS.get(match[1], {})), EVAL_SAMPLES

@@ -36,6 +36,16 @@ def space():
     return create_space("nb201", input_shape=[1, 8, 8], num_classes=3, channels=4, cells=1)
 
 
+def test_dartspt_fix_never_trains_alpha_and_selects_by_perturbation(space, data):
+    outcome = differentiable_search(space, data, "dartspt-fix", DiffSettings(**TINY, method_params={"tune_steps": 1}))
+    assert all(np.allclose(a, 1 / 5) for a in outcome.alpha_history)  # the mixture stays even over the 5 ops
+    drops = outcome.extras["accuracy_drop_when_removed"]
+    assert len(drops) == 6 and all(len(d) == 5 for d in drops.values())  # every op of every edge was removed once
+    assert space.is_valid(outcome.arch)
+    with pytest.raises(ArchfitError, match="tune_steps -1 must be >= 0"):
+        differentiable_search(space, data, "dartspt", DiffSettings(**TINY, method_params={"tune_steps": -1}))
+
+
 @pytest.mark.parametrize("method", ["darts", "pcdarts", "gdas", "sharpdarts", "dartspt", "rarts", "ista", "topology",
                                     "robust"])
 def test_every_method_moves_alpha_and_derives_a_valid_rebuildable_arch(method, space, data):

@@ -5,6 +5,10 @@ order; on each, every op is removed in turn from the mixture and the supernet's 
 data measured; the op whose removal hurts most is kept (the edge becomes that op alone), and the
 supernet's weights are fine-tuned for ``tune_steps`` before the next edge. Magnitude of alpha is not
 used: it does not measure an op's contribution, which is why argmax alpha picks skip connections.
+
+``dartspt-fix`` is the paper's "DARTS-PT (fix alpha)": alpha is never trained (every edge an even mixture of
+its ops) and selection by perturbation does all the choosing; on NAS-Bench-201 the paper reports it the more
+reliable of the two (CIFAR-10 93.80 % against 88.11 % with alpha trained).
 """
 
 from __future__ import annotations
@@ -14,16 +18,27 @@ from typing import Any
 import torch
 
 from archfit.differentiable.method import Method, register_method
+from archfit.errors import ArchfitError
 
 
 @register_method("dartspt")
 class DartsPT(Method):
-    def __init__(self, tune_steps: int = 10) -> None:
-        self.tune_steps = int(tune_steps)
+    def __init__(self, tune_steps: int = 10, fix_alpha: bool = False) -> None:
+        self.tune_steps, self.fix_alpha = int(tune_steps), bool(fix_alpha)
+        if self.tune_steps < 0:
+            raise ArchfitError(f"dartspt tune_steps {tune_steps} must be >= 0")
+
+    def step(self, t: float, weights_batch, arch_batch) -> float:
+        if self.fix_alpha:  # only the weights train; the arch half of the data is left for the selection
+            return self.weight_step(t, weights_batch)
+        return super().step(t, weights_batch, arch_batch)
 
     def start(self, loop) -> None:
         super().start(loop)
         edges, ops = self.supernet.alpha.shape
+        if self.fix_alpha:  # an even mixture (the supernet initialises alpha with small noise)
+            with torch.no_grad():
+                self.supernet.alpha.zero_()
         self.mask = torch.ones(edges, ops, dtype=torch.bool)
         self.fixed: dict[int, int] = {}
         self.drops: dict[str, dict[str, float]] = {}
@@ -70,3 +85,11 @@ class DartsPT(Method):
 
     def extras(self) -> dict[str, Any]:
         return {"accuracy_drop_when_removed": self.drops}
+
+
+@register_method("dartspt-fix")
+class DartsPTFixedAlpha(DartsPT):
+    """DARTS-PT with alpha fixed at an even mixture, under its own name (for callers without method arguments)."""
+
+    def __init__(self, tune_steps: int = 10, fix_alpha: bool = True) -> None:
+        super().__init__(tune_steps, fix_alpha)

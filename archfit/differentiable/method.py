@@ -21,7 +21,7 @@ from archfit.registry import Registry
 Batch = tuple[torch.Tensor, torch.Tensor]
 MODULES = ("darts", "pcdarts", "gdas", "sharpdarts", "rarts", "dartspt", "ista", "topology", "robust",
            "proxyless")  # one module per method family, importing it registers its names
-METHODS = (*MODULES, "darts2")  # darts2 = second-order DARTS (in darts.py)
+METHODS = (*MODULES, "darts2", "dartspt-fix")  # second-order DARTS (darts.py), DARTS-PT with fixed alpha (dartspt.py)
 
 
 class Method:
