@@ -59,6 +59,8 @@ ARM_SETTINGS = {"proxyless": {"estimator": "proxyless"},
                 # session 8: the same after the lookup table moved to 5 passes with mean CPU-clock entries (the
                 # cached proxyless* rows above were searched with a one-pass, median-entry table)
                 "proxyless-lr1e-2-table5": {"estimator": "proxyless", "arch_lr": 1e-2},
+                # session 9: the same search; the derivation fills the budget (proxyless-fill) instead of argmax
+                "proxyless-fill": {"estimator": "proxyless-fill", "arch_lr": 1e-2},
                 "evolution": {"estimator": "train", "strategy": "evolution"},
                 "random": {"estimator": "train", "strategy": "random"}}
 
@@ -123,7 +125,8 @@ def one_run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     row = {"arm": arm, "seed": seed, "arch": best["arch"], "flops": best["cost"]["flops"],
            "params": best["cost"]["params"], "latency_final_ms": best["cost"]["latency_ms"],
            "latency_at_search_ms": at_search, "predicted_ms": proxyless.get("predicted_ms"),
-           "repaired_blocks": proxyless.get("repaired_blocks"), "valid_acc": best["metrics"]["valid_acc"],
+           "repaired_blocks": proxyless.get("repaired_blocks"), "filled_blocks": proxyless.get("filled_blocks"),
+           "argmax_predicted_ms": proxyless.get("argmax_predicted_ms"), "valid_acc": best["metrics"]["valid_acc"],
            "test_acc": best["metrics"]["test_acc"], "search_seconds": timing["search_seconds"],
            "final_seconds": timing["final_seconds"], "wall_seconds": timing["total_seconds"],
            "cpu_search_seconds": cpu_search, "cpu_final_seconds": cpu_final, "trials": len(results["trials"]),

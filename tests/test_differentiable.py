@@ -157,6 +157,34 @@ def test_proxyless_respects_a_lookup_table_budget():
     assert space.build(outcome.arch)(torch.randn(2, 1, 8, 8)).shape == (2, 3)
 
 
+def test_proxyless_fill_uses_the_budget_argmax_leaves():
+    """With a generous budget, argmax keeps the cheap candidates the short search favours; filling upgrades
+    blocks until no further single change fits, and the result still fits."""
+    from archfit.differentiable.chain_supernet import ZERO
+    from archfit.differentiable.latency_table import LatencyTable
+
+    space, supernet, table, budget = _chain_case(1.5)
+    lut = LatencyTable("torch", 1, table["fixed_ms"], table["entries"])
+    runs = {}
+    for name in ("proxyless", "proxyless-fill"):
+        settings = DiffSettings(**TINY, method_params={"latency_ms": budget, "table": table, "measure": False})
+        runs[name] = differentiable_search(space, tiny_data(), name, settings)
+    plain, filled = (runs[n] for n in ("proxyless", "proxyless-fill"))
+    assert plain.alpha_history == filled.alpha_history  # the same search; only the derivation differs
+    report = filled.extras["latency"]
+    assert report["argmax_predicted_ms"] == pytest.approx(lut.predict(supernet, plain.arch))
+    assert report["filled_blocks"] >= 1
+    assert lut.predict(supernet, plain.arch) < lut.predict(supernet, filled.arch) <= budget + 1e-9
+    ops = filled.extras["derived_ops"]
+    spare = budget - lut.predict(supernet, filled.arch)
+    for k, op in enumerate(ops):  # no single slower candidate still fits
+        now = table["entries"][f"{supernet.edge_names[k]}/{op}"]
+        for other in supernet.names[k]:
+            if other != ZERO and bool(supernet.allowed[k, supernet.ops.index(other)]):
+                extra = table["entries"][f"{supernet.edge_names[k]}/{other}"] - now
+                assert not 0 < extra <= spare - 1e-9
+
+
 def test_proxyless_refuses_an_unreachable_budget():
     space, _, table, budget = _chain_case(-0.1)
     settings = DiffSettings(**{**TINY, "epochs": 1}, method_params={"latency_ms": budget, "table": table,

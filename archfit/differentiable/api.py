@@ -11,7 +11,7 @@ import torch
 
 from archfit.data.base import DataModule
 from archfit.differentiable.loop import BilevelLoop, DiffSettings
-from archfit.differentiable.method import Method, create_method
+from archfit.differentiable.method import Method, create_method, method_class
 from archfit.errors import ArchfitError
 from archfit.io import atomic_write_bytes, atomic_write_json
 from archfit.space.base import Arch, Space
@@ -30,7 +30,7 @@ class DiffOutcome:
 def searched_spaces(method: str) -> tuple[str, ...]:
     """The spaces a differentiable method searches: ``chain`` for ProxylessNAS, the NB201 and DARTS cell
     spaces for the rest."""
-    return ("chain",) if method == "proxyless" else ("nb201", "darts")
+    return method_class(method).spaces
 
 
 def build_supernet(space: Space, method: Method) -> torch.nn.Module:
@@ -39,15 +39,15 @@ def build_supernet(space: Space, method: Method) -> torch.nn.Module:
     from archfit.space.darts import DartsSpace
     from archfit.space.nb201 import Nb201Space
 
-    if isinstance(space, Nb201Space) and method.name != "proxyless":
+    if isinstance(space, Nb201Space) and "nb201" in method.spaces:
         from archfit.differentiable.supernet import Nb201Supernet
 
         return Nb201Supernet(space, method.partial)
-    if isinstance(space, DartsSpace) and method.name != "proxyless":
+    if isinstance(space, DartsSpace) and "darts" in method.spaces:
         from archfit.differentiable.darts_supernet import DartsSupernet
 
         return DartsSupernet(space, method.partial)
-    if isinstance(space, ChainSpace) and method.name == "proxyless":
+    if isinstance(space, ChainSpace) and "chain" in method.spaces:
         from archfit.differentiable.chain_supernet import ChainSupernet
 
         return ChainSupernet(space, method.width)

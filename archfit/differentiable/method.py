@@ -21,13 +21,15 @@ from archfit.registry import Registry
 Batch = tuple[torch.Tensor, torch.Tensor]
 MODULES = ("darts", "pcdarts", "gdas", "sharpdarts", "rarts", "dartspt", "ista", "topology", "robust",
            "proxyless")  # one module per method family, importing it registers its names
-METHODS = (*MODULES, "darts2", "dartspt-fix")  # second-order DARTS (darts.py), DARTS-PT with fixed alpha (dartspt.py)
+METHODS = (*MODULES, "darts2", "dartspt-fix", "proxyless-fill")  # second names of darts.py, dartspt.py, proxyless.py
 
 
 class Method:
     """DARTS, first order. Subclasses override hooks; constructors only store parameters (and validate them)."""
 
     name: ClassVar[str] = ""
+    spaces: ClassVar[tuple[str, ...]] = ("nb201", "darts")  # the spaces it searches (a cell supernet each)
+    latency_budget: ClassVar[bool] = False  # searches under --max-latency-ms (needs one)
     partial: int = 1  # PC-DARTS channel fraction 1/K (the supernet is built with it)
 
     def start(self, loop) -> None:
@@ -117,6 +119,11 @@ def register_method(name: str) -> Callable[[M], M]:
 def create_method(name: str, **params: Any) -> Method:
     """A method by name: one of ``METHODS`` (or a registered plug-in)."""
     return _METHODS.create(name, **params)
+
+
+def method_class(name: str) -> type[Method]:
+    """The registered class of a method name (one-line error for an unknown name)."""
+    return _METHODS.get(name)
 
 
 def list_methods() -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from archfit.cost.latency import Latency
-from archfit.differentiable.method import METHODS
+from archfit.differentiable.method import METHODS, method_class
 from archfit.errors import ArchfitError
 from archfit.method import register_method
 from archfit.method.base import Method, MethodContext, Outcome
@@ -37,15 +37,15 @@ class DifferentiableMethod(Method):
         if ctx.space.name not in searched_spaces(self.variant):  # refused before the run folder exists
             raise ArchfitError(f"--estimator {self.variant} searches space {' or '.join(searched_spaces(self.variant))}"
                                f", not {ctx.space.name!r}")
-        if self.variant == "proxyless" and ctx.budget.max_latency_ms is None:
-            raise ArchfitError("--estimator proxyless needs --max-latency-ms (its latency loss and final check)")
+        if method_class(self.variant).latency_budget and ctx.budget.max_latency_ms is None:
+            raise ArchfitError(f"--estimator {self.variant} needs --max-latency-ms (its latency loss and final check)")
 
     def run(self, ctx: MethodContext) -> Outcome:
         from archfit.differentiable import DiffSettings, differentiable_search
 
         config = ctx.config
         params = {}
-        if self.variant == "proxyless":
+        if method_class(self.variant).latency_budget:
             params = {"latency_ms": float(ctx.budget.max_latency_ms), "runtime": config.latency_runtime,
                       "threads": config.threads, "clock": config.latency_clock}
         settings = DiffSettings(epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
